@@ -140,7 +140,15 @@ def load_calendar(directory: Path | None = None) -> Calendar:
     )
 
 
+@lru_cache(maxsize=2)
+def load_conversation_titles(directory: Path | None = None) -> dict[str, dict[str, str]]:
+    """``knowledge/conversation_titles.yml``: button titles of the non-service labels."""
+    path = (directory or knowledge_dir()) / "conversation_titles.yml"
+    data = read_yaml(path)["titles"]
+    return {key: trilingual(value, f"{path}: titles.{key}") for key, value in data.items()}
+
+
 def clear_caches() -> None:
     """Forget loaded knowledge so the next call re-reads the files (after an editor's change)."""
-    for loader in (load_faq, load_languages, load_calendar):
+    for loader in (load_faq, load_languages, load_calendar, load_conversation_titles):
         loader.cache_clear()

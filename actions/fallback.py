@@ -1,0 +1,72 @@
+"""When the bot is not sure: ask which of the two likeliest topics was meant, then offer a person.
+
+An emergency among the likely meanings is never left to a clarifying question: the emergency
+guidance is given at once.
+"""
+
+import logging
+from typing import Any, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import utter_faq
+from actions.tracker_utils import language_of
+from bot.i18n import pick
+from bot.knowledge import load_conversation_titles, load_faq
+from bot.labels import FAQ_INTENT_PREFIX
+
+logger = logging.getLogger(__name__)
+
+# An emergency this likely among the candidates is answered, not asked about.
+EMERGENCY_MIN_CONFIDENCE = 0.15
+# Intents worth offering as "did you mean"; greetings, yes/no and out-of-scope are not.
+NOT_OFFERED = {"greet", "goodbye", "thank", "affirm", "deny", "out_of_scope", "nlu_fallback"}
+
+
+def _title(intent: str, language: str) -> str | None:
+    if intent.startswith(FAQ_INTENT_PREFIX):
+        entry = load_faq().get(intent[len(FAQ_INTENT_PREFIX):])
+        return pick(entry.title, language) if entry else None
+    titles = load_conversation_titles().get(intent)
+    return pick(titles, language) if titles else None
+
+
+class ActionClarify(Action):
+    """First miss: "did you mean A or B?"; second miss in a row: offer a person."""
+
+    def name(self) -> Text:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Choose between emergency guidance, a clarifying question and the offer of a person."""
+        language = language_of(tracker)
+        ranking: list[dict[str, Any]] = [
+            item
+            for item in (tracker.latest_message or {}).get("intent_ranking") or []
+            if item.get("name") != "nlu_fallback"
+        ]
+        for item in ranking[:2]:
+            if item.get("name") == "faq_emergency" and float(item.get("confidence") or 0) >= EMERGENCY_MIN_CONFIDENCE:
+                utter_faq(dispatcher, "emergency", language)
+                return []
+        if float(tracker.get_slot("fallback_count") or 0) >= 2:
+            dispatcher.utter_message(response="utter_offer_human")
+            return []
+        buttons = []
+        for item in ranking:
+            intent = str(item.get("name") or "")
+            title = None if intent in NOT_OFFERED else _title(intent, language)
+            if title:
+                buttons.append({"title": title, "payload": f"/{intent}"})
+            if len(buttons) == 2:
+                break
+        if not buttons:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+        return []

@@ -1,0 +1,78 @@
+"""Following the conversation's language on every user turn, and switching it on request."""
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.tracker_utils import entity_values, latest_intent
+from bot.language import LanguageState, follow
+
+logger = logging.getLogger(__name__)
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Runs after every user message (``action_validate_slot_mappings``) to update slots.
+
+    - ``language`` / ``language_source``: see ``bot.language`` for the order of evidence;
+    - ``fallback_count``: consecutive messages the bot did not understand.
+    """
+
+    def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Decide the language after this message from metadata, intent and text."""
+        latest = tracker.latest_message or {}
+        metadata = latest.get("metadata") or {}
+        requested = None
+        if latest_intent(tracker) == "change_language":
+            named = entity_values(tracker, "language")
+            requested = named[-1] if named else None
+        text = str(latest.get("text") or "")
+        if text.startswith("/"):  # a button payload says nothing about the language
+            text = ""
+        try:
+            state = LanguageState(
+                tracker.get_slot("language") or "fi", tracker.get_slot("language_source") or "default"
+            )
+        except ValueError:
+            state = LanguageState()
+        new = follow(
+            state,
+            text=text,
+            hint=metadata.get("language_hint"),
+            choice=metadata.get("language_choice"),
+            requested=requested,
+        )
+        if new != state:
+            logger.info("language %s (%s) -> %s (%s)", state.language, state.source, new.language, new.source)
+        return {"language": new.language, "language_source": new.source}
+
+    def extract_fallback_count(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Count consecutive not-understood messages; anything understood resets it."""
+        if latest_intent(tracker) == "nlu_fallback":
+            return {"fallback_count": float(tracker.get_slot("fallback_count") or 0) + 1}
+        return {"fallback_count": 0.0}
+
+
+class ActionChangeLanguage(Action):
+    """Confirm a language switch, or ask which language when none was named."""
+
+    def name(self) -> Text:
+        return "action_change_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """The slot was already switched by ValidateSlotMappings; say so, in the new language."""
+        if entity_values(tracker, "language"):
+            dispatcher.utter_message(response="utter_language_changed")
+        else:
+            dispatcher.utter_message(response="utter_ask_language")
+        return []

@@ -1,0 +1,140 @@
+"""Answering "is Oodi open now?" and "när öppnar Itäkeskus simhall på söndag?"."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timedelta
+from typing import Callable, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import utter_faq
+from actions.tracker_utils import entity_values, language_of
+from bot import clock
+from bot.i18n import pick
+from bot.knowledge import Calendar, load_calendar
+from bot.opening_hours import WEEKDAYS, DayHours, status_at
+from bot.service_points import load_service_points
+
+logger = logging.getLogger(__name__)
+MAX_CHOICES = 8
+
+
+def format_time(moment: datetime, language: str, calendar: Calendar) -> str:
+    """A clock time the way the language writes it ("20.00" in fi/sv, "20:00" in en)."""
+    return pick(calendar.time_format, language).format(hour=moment.hour, minute=moment.minute)
+
+
+def format_intervals(day: DayHours, language: str, calendar: Calendar) -> str:
+    """``10.00–20.00`` (several intervals joined with commas)."""
+    fmt = pick(calendar.time_format, language)
+    parts = []
+    for interval in day.intervals:
+        end_hour = 24 if interval.closes.hour == 23 and interval.closes.minute == 59 else interval.closes.hour
+        end_minute = 0 if end_hour == 24 else interval.closes.minute
+        parts.append(
+            fmt.format(hour=interval.opens.hour, minute=interval.opens.minute)
+            + "–"
+            + fmt.format(hour=end_hour, minute=end_minute)
+        )
+    return ", ".join(parts)
+
+
+def day_phrase(target: date, today: date, language: str, calendar: Calendar, holiday: str | None) -> str:
+    """"tänään", "huomenna", "sunnuntaina", with the holiday's name in brackets when one applies."""
+    offset = (target - today).days
+    if offset == 0:
+        phrase = pick(calendar.relative_names["today"], language)
+    elif offset == 1:
+        phrase = pick(calendar.relative_names["tomorrow"], language)
+    else:
+        phrase = pick(calendar.weekday_on[WEEKDAYS[target.weekday()]], language)
+    if holiday and holiday in calendar.holiday_names:
+        phrase += f" ({pick(calendar.holiday_names[holiday], language)})"
+    return phrase
+
+
+def target_date(day: str, today: date, calendar: Calendar) -> date:
+    """The date a day word means: today/tomorrow, or the next such weekday (today included)."""
+    if day in calendar.relative_offsets:
+        return today + timedelta(days=calendar.relative_offsets[day])
+    return today + timedelta(days=(WEEKDAYS.index(day) - today.weekday()) % 7)
+
+
+class ActionOpeningHours(Action):
+    """Tell whether a service point is open now, or its hours on a given day."""
+
+    def __init__(self, now: Callable[[], datetime] = clock.now) -> None:
+        self._now = now
+
+    def name(self) -> Text:
+        return "action_opening_hours"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Answer for one place, ask which place when several match, or give the general answer."""
+        language = language_of(tracker)
+        points = load_service_points()
+        calendar = load_calendar()
+        ids = [i for i in entity_values(tracker, "service_point") if i in points.points]
+        days = [d for d in entity_values(tracker, "day") if d in WEEKDAYS or d in calendar.relative_offsets]
+        day = days[-1] if days else "now"
+        if not ids:
+            utter_faq(dispatcher, "opening_hours", language)
+            return []
+        if len(ids) > 1:
+            buttons = [
+                {
+                    "title": pick(points.points[i].name, language),
+                    "payload": "/faq_opening_hours" + json.dumps({"service_point": i, "day": day}),
+                }
+                for i in ids[:MAX_CHOICES]
+            ]
+            dispatcher.utter_message(response="utter_hours_ask_place", buttons=buttons)
+            return []
+        point = points.points[ids[0]]
+        name = pick(point.name, language)
+        now = self._now()
+        today = now.date()
+        if day == "now":
+            status = status_at(point.schedule, now)
+            if status.open_now and status.closes_at:
+                closes = status.closes_at
+                dispatcher.utter_message(
+                    response="utter_hours_open_now",
+                    name=name,
+                    closes=format_time(closes, language, calendar) if closes.date() == today
+                    else pick(calendar.time_format, language).format(hour=24, minute=0),
+                    address=point.address,
+                )
+            elif status.next_opening:
+                opening = status.next_opening
+                opening_day = point.schedule.hours_on(opening.date())
+                dispatcher.utter_message(
+                    response="utter_hours_closed_now",
+                    name=name,
+                    opens_day=day_phrase(opening.date(), today, language, calendar, opening_day.holiday),
+                    opens=format_time(opening, language, calendar),
+                    address=point.address,
+                )
+            else:
+                dispatcher.utter_message(response="utter_hours_closed_now_no_opening", name=name)
+            return []
+        when = target_date(day, today, calendar)
+        hours = point.schedule.hours_on(when)
+        phrase = day_phrase(when, today, language, calendar, hours.holiday)
+        if hours.is_open:
+            dispatcher.utter_message(
+                response="utter_hours_on_day",
+                name=name,
+                day=phrase,
+                hours=format_intervals(hours, language, calendar),
+            )
+        else:
+            dispatcher.utter_message(response="utter_hours_closed_on_day", name=name, day=phrase)
+        return []

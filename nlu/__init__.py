@@ -1,0 +1,1 @@
+"""NLU training data (``nlu/fi``, ``nlu/sv``, ``nlu/en``) and our custom Rasa NLU components."""
