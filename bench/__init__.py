@@ -1,0 +1,1 @@
+"""Benchmarks and evaluation scripts; they print measured figures, tests do not assert them."""

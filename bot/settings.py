@@ -1,0 +1,108 @@
+"""Configuration, read from the environment in one place.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ``REDIS_URL`` | unset: start an embedded Redis | ``redis://[:password@]host:port/db`` |
+| ``CITYBOT_DATA_DIR`` | ``var/`` | embedded Redis data, logs, generated secrets |
+| ``CITYBOT_RASA_PORT`` | 5005 | Rasa HTTP API, bound to 127.0.0.1 only |
+| ``CITYBOT_ACTIONS_PORT`` | 5055 | action server, bound to 127.0.0.1 only |
+| ``CITYBOT_REDIS_PORT`` | 6389 | port of the embedded Redis |
+| ``CITYBOT_RASA_TOKEN`` | generated once into the data dir | token for Rasa's HTTP API |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bot.paths import PROJECT_ROOT
+
+
+@dataclass(frozen=True)
+class RedisAddress:
+    """Where Redis is; ``embedded`` when we start it ourselves."""
+
+    host: str
+    port: int
+    db: int = 0
+    password: str | None = None
+    embedded: bool = False
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisAddress:
+        """Parse ``redis://[:password@]host[:port][/db]``; raise ValueError when malformed."""
+        parsed = urlparse(url)
+        if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+            raise ValueError(f"REDIS_URL must look like redis://host:6379/0, got {url!r}")
+        db = int(parsed.path.lstrip("/") or 0)
+        return cls(parsed.hostname, parsed.port or 6379, db, parsed.password)
+
+    @property
+    def url(self) -> str:
+        """The address as a redis:// URL (with the password, so never log it)."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{self.db}"
+
+
+def _port(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    try:
+        port = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a port number, got {value!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{name} must be between 1 and 65535, got {port}")
+    return port
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes of the service need to find each other."""
+
+    data_dir: Path
+    redis: RedisAddress
+    rasa_port: int
+    actions_port: int
+    rasa_token: str
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of Rasa's HTTP API (loopback only)."""
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        """The action server's webhook URL."""
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
+
+
+def _token(data_dir: Path) -> str:
+    explicit = os.environ.get("CITYBOT_RASA_TOKEN")
+    if explicit:
+        return explicit
+    path = data_dir / "secrets" / "rasa_token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (see the module docstring)."""
+    data_dir = Path(os.environ.get("CITYBOT_DATA_DIR", PROJECT_ROOT / "var")).resolve()
+    url = os.environ.get("REDIS_URL")
+    if url:
+        redis = RedisAddress.from_url(url)
+    else:
+        redis = RedisAddress("127.0.0.1", _port("CITYBOT_REDIS_PORT", 6389), embedded=True)
+    return Settings(
+        data_dir=data_dir,
+        redis=redis,
+        rasa_port=_port("CITYBOT_RASA_PORT", 5005),
+        actions_port=_port("CITYBOT_ACTIONS_PORT", 5055),
+        rasa_token=_token(data_dir),
+    )

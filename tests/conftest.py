@@ -1,0 +1,115 @@
+"""Shared fixtures: the trained model, the running stack, and rasa-sdk tracker builders."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from rasa_sdk import Tracker
+
+from bot.settings import RedisAddress, Settings
+from bot.supervisor import Stack, free_port
+from bot.training import require_model
+
+# The action server of the test stack runs at this fixed local time: Sunday 20 December 2026,
+# 12:00 in Helsinki (all three test languages ask about "now").
+FIXED_NOW = "2026-12-20T12:00:00+02:00"
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The trained model for the current data; `make test` trains it before pytest runs."""
+    return require_model()
+
+
+@pytest.fixture(scope="session")
+def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Embedded Redis, the action server and the Rasa server on free loopback ports."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("stack"),
+        redis=RedisAddress("127.0.0.1", free_port(), embedded=True),
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        rasa_token="test-token-not-secret",
+    )
+    with Stack(settings, model=model_path, extra_env={"CITYBOT_FIXED_NOW": FIXED_NOW}) as running:
+        yield running
+
+
+class RestChat:
+    """A citizen talking to the stack's Rasa REST channel."""
+
+    def __init__(self, stack: Stack, sender: str) -> None:
+        self.url = f"{stack.settings.rasa_url}/webhooks/rest/webhook"
+        self.sender = sender
+
+    def say(self, text: str, **metadata: Any) -> list[dict[str, Any]]:
+        """Send ``text`` and return the bot's replies."""
+        body = json.dumps({"sender": self.sender, "message": text, "metadata": metadata}).encode()
+        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return list(json.loads(response.read()))
+
+
+@pytest.fixture
+def chat(stack: Stack, request: pytest.FixtureRequest) -> Callable[[str], RestChat]:
+    """Factory for chats with a fresh conversation id per call."""
+    counter = iter(range(1000))
+
+    def make(prefix: str = "t") -> RestChat:
+        return RestChat(stack, f"test:{request.node.name}:{prefix}{next(counter)}")
+
+    return make
+
+
+def make_tracker(
+    text: str = "",
+    intent: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    ranking: list[tuple[str, float]] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Tracker:
+    """A rasa-sdk Tracker whose latest message has the given text, intent and entities."""
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": ranking[0][1] if ranking else 1.0},
+        "entities": entities or [],
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in (ranking or [])],
+        "metadata": metadata or {},
+    }
+    base_slots = {"language": "fi", "language_source": "default", "fallback_count": 0.0}
+    base_slots.update(slots or {})
+    return Tracker(
+        sender_id="test",
+        slots=base_slots,
+        latest_message=latest,
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.fixture
+def tracker() -> Callable[..., Tracker]:
+    """Builder of trackers for action tests (see ``make_tracker``)."""
+    return make_tracker
+
+
+@pytest.fixture(scope="session")
+def domain_dict() -> dict[str, Any]:
+    """domain.yml as a dict, as the action server receives it."""
+    import yaml
+
+    from bot.paths import DOMAIN_FILE
+
+    return dict(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8")))
