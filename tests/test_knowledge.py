@@ -1,0 +1,129 @@
+"""Every text the bot can send exists in fi, sv and en; knowledge files are complete and valid."""
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.errors import KnowledgeError
+from bot.i18n import LANGUAGES
+from bot.knowledge import load_calendar, load_conversation_titles, load_faq, load_languages, trilingual
+from bot.labels import faq_topics, load_labels
+from bot.paths import DOMAIN_FILE
+from bot.service_points import ServicePoints, load_service_points
+
+
+def test_every_faq_topic_has_a_complete_knowledge_file() -> None:
+    faq = load_faq()
+    assert sorted(faq) == sorted(faq_topics())
+    for entry in faq.values():
+        for texts in (entry.title, entry.answer, entry.link):
+            assert set(texts) == set(LANGUAGES)
+            assert all(text.strip() for text in texts.values())
+        assert all(url.startswith("https://") for url in entry.link.values())
+        assert isinstance(entry.reviewed, dt.date)
+
+
+def test_answers_are_short_enough_for_a_chat() -> None:
+    for entry in load_faq().values():
+        for lang, text in entry.answer.items():
+            assert len(text) <= 800, f"{entry.topic}.{lang} is {len(text)} characters"
+
+
+def test_emergency_answer_starts_with_112_in_every_language() -> None:
+    answer = load_faq()["emergency"].answer
+    for lang in LANGUAGES:
+        assert "112" in answer[lang][:120], lang
+
+
+def test_trilingual_rejects_a_missing_language() -> None:
+    with pytest.raises(KnowledgeError, match="missing text in sv"):
+        trilingual({"fi": "Hei", "en": "Hi", "sv": " "}, "x")
+
+
+def _domain() -> dict[str, Any]:
+    return dict(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8")))
+
+
+def test_every_response_exists_in_every_language() -> None:
+    for name, variations in _domain()["responses"].items():
+        langs = []
+        for variation in variations:
+            [condition] = variation["condition"]
+            assert condition["name"] == "language", name
+            langs.append(condition["value"])
+            assert variation["text"].strip(), name
+        assert sorted(langs) == sorted(LANGUAGES), f"{name} has {langs}"
+
+
+def test_buttons_exist_in_every_language_with_the_same_payloads() -> None:
+    for name, variations in _domain()["responses"].items():
+        payloads = {v["condition"][0]["value"]: [b["payload"] for b in v.get("buttons", [])] for v in variations}
+        assert len({tuple(p) for p in payloads.values()}) == 1, name
+        for variation in variations:
+            assert all(b["title"].strip() for b in variation.get("buttons", [])), name
+
+
+def test_responses_with_variables_use_the_same_variables_in_every_language() -> None:
+    import re
+
+    for name, variations in _domain()["responses"].items():
+        variables = {tuple(sorted(re.findall(r"{(\w+)}", v["text"]))) for v in variations}
+        assert len(variables) == 1, f"{name}: {variables}"
+
+
+def test_conversation_titles_and_languages_and_calendar_are_trilingual() -> None:
+    titles = load_conversation_titles()
+    labels = load_labels()
+    assert set(titles) <= set(labels)
+    assert set(load_languages()) == set(LANGUAGES)
+    calendar = load_calendar()
+    assert len(calendar.weekday_names) == 7 and len(calendar.weekday_on) == 7
+    assert {"now", "today", "tomorrow"} <= set(calendar.relative_names)
+    assert len(calendar.holiday_names) >= 15
+
+
+def test_service_points_cover_the_required_kinds() -> None:
+    points = load_service_points().points
+    assert len(points) >= 15
+    kinds = [p.kind for p in points.values()]
+    for kind in ("library", "swimming_hall", "health_station", "service_centre"):
+        assert kinds.count(kind) >= 2, kind
+    assert "oodi" in points
+    for point in points.values():
+        assert set(point.name) == set(LANGUAGES)
+        assert point.address
+        assert point.schedule.weekly, point.id
+
+
+def _minimal(**overrides: Any) -> dict[str, Any]:
+    point = {
+        "id": "x",
+        "kind": "library",
+        "name": {"fi": "X", "sv": "X", "en": "X"},
+        "address": "Katu 1",
+        "match": {"fi": ["xkirjasto"]},
+        "hours": {"mon": "08:00-16:00"},
+    }
+    point.update(overrides)
+    return {
+        "kinds": {"library": {"name": {"fi": "k", "sv": "b", "en": "l"}, "match": {"fi": ["kirjasto"]}}},
+        "service_points": [point],
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"kind": "zoo"}, "unknown kind"),
+        ({"hours": {"mon": "16:00-08:00"}}, "closes before it opens"),
+        ({"hours": {"monday": "08:00-16:00"}}, "unknown weekdays"),
+        ({"name": {"fi": "X", "en": "X"}}, "missing text in sv"),
+        ({"exceptions": [{"holiday": "christmass_day", "closed": True}]}, "unknown holiday"),
+        ({"match": None}, "needs `match` or `district`"),
+    ],
+)
+def test_service_point_errors_name_the_problem(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(KnowledgeError, match=message):
+        ServicePoints(_minimal(**overrides))
