@@ -70,7 +70,9 @@ def best_label(parse: dict[str, Any]) -> str:
 async def predict(model: Path, texts: list[str]) -> list[dict[str, Any]]:
     """Parse every text with the model loaded in-process."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
     return [await agent.parse_message(text) for text in texts]
 

@@ -187,11 +187,12 @@ class Stack(AbstractContextManager["Stack"]):
         )
         env.update(self.extra_env)
         self.progress("[2/3] Action server ...")
+        actions_env = dict(env, SANIC_HOST="127.0.0.1")  # rasa-sdk binds 0.0.0.0 otherwise
         actions = self._spawn(
             "actions",
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
              "--port", str(self.settings.actions_port)],
-            env,
+            actions_env,
         )
         health = f"http://127.0.0.1:{self.settings.actions_port}/health"
         took = self._wait(actions, lambda: _http_ok(health), 120)

@@ -1,0 +1,145 @@
+"""Intent classifier: TF-IDF word and character n-grams of folded text, and a linear SVM.
+
+Chosen by cross-validation against Rasa's default DIET pipeline (docs/nlu.md): on our data it is
+as accurate or better in all three languages, trains in seconds instead of many minutes on two
+cores, and loads instantly. Character n-grams carry Finnish inflection and compounds ("Oodissa",
+"päiväkotipaikka") and typos; word bigrams carry negation ("en halua", "no more").
+
+Confidences are a softmax of the SVM scores with a temperature, so that Rasa's FallbackClassifier
+threshold has a stable meaning; the threshold was chosen on held-out cases (docs/nlu.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+import joblib
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline, make_union
+from sklearn.svm import LinearSVC
+
+from bot.text import fold
+
+logger = logging.getLogger(__name__)
+MODEL_FILE = "linear_intent_classifier.joblib"
+
+
+def build_pipeline(config: Dict[Text, Any]) -> Pipeline:
+    """The sklearn pipeline for a component config (also used by bench/nlu_crossval.py)."""
+    features = make_union(
+        TfidfVectorizer(
+            preprocessor=fold,
+            ngram_range=tuple(config["word_ngram_range"]),
+            sublinear_tf=True,
+            min_df=1,
+        ),
+        TfidfVectorizer(
+            preprocessor=fold,
+            analyzer="char_wb",
+            ngram_range=tuple(config["char_ngram_range"]),
+            sublinear_tf=True,
+            min_df=1,
+        ),
+    )
+    svm = LinearSVC(C=config["C"], class_weight="balanced", random_state=config["random_seed"])
+    return Pipeline([("features", features), ("svm", svm)])
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(GraphComponent, IntentClassifier):
+    """TF-IDF n-grams + linear SVM, with softmax confidences."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Defaults; override in config.yml."""
+        return {
+            "word_ngram_range": [1, 2],
+            "char_ngram_range": [2, 5],
+            "C": 0.5,
+            "temperature": 0.1,
+            "ranking_length": 10,
+            "random_seed": 42,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        pipeline: Optional[Pipeline] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._pipeline = pipeline
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
+        """A new, untrained classifier."""
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit on every intent example and persist the fitted pipeline."""
+        examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
+        if len({e.get(INTENT) for e in examples}) < 2:
+            logger.warning("LinearIntentClassifier needs at least two intents; not training")
+            return self._resource
+        pipeline = build_pipeline(self._config)
+        pipeline.fit([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
+        self._pipeline = pipeline
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(pipeline, directory / MODEL_FILE)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
+        """Load the fitted pipeline (our own model archive, so joblib is acceptable here)."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                pipeline = joblib.load(directory / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            logger.warning("no trained LinearIntentClassifier found; it will not classify")
+            pipeline = None
+        return cls(config, model_storage, resource, pipeline)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Set the intent and a ranking with softmax confidences on each message."""
+        if self._pipeline is None:
+            return messages
+        texts = [m.get(TEXT) or "" for m in messages]
+        scores = np.atleast_2d(self._pipeline.decision_function(texts))
+        classes = self._pipeline.classes_
+        for message, row in zip(messages, scores):
+            if not message.get(TEXT):
+                continue
+            logits = row / self._config["temperature"]
+            probs = np.exp(logits - logits.max())
+            probs /= probs.sum()
+            order = np.argsort(-probs)[: self._config["ranking_length"]]
+            ranking = [{"name": str(classes[i]), "confidence": float(probs[i])} for i in order]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
