@@ -1,0 +1,165 @@
+"""Custom actions through a CollectingDispatcher with tracker fixtures (no servers)."""
+
+from datetime import datetime
+from typing import Any, Callable
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answers import ActionAnswerFaq, ActionRequestHuman
+from actions.fallback import ActionClarify
+from actions.language import ActionChangeLanguage, ValidateSlotMappings
+from actions.opening_hours import ActionOpeningHours
+from bot.knowledge import load_faq
+from bot.opening_hours import CITY_TZ
+
+TrackerFactory = Callable[..., Tracker]
+
+
+def fixed(text: str) -> Callable[[], datetime]:
+    return lambda: datetime.fromisoformat(text).replace(tzinfo=CITY_TZ)
+
+
+async def run(action: Any, tracker: Tracker, domain: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, domain)
+    return dispatcher.messages, events
+
+
+def sp(*ids: str, day: str | None = None) -> list[dict[str, Any]]:
+    entities = [{"entity": "service_point", "value": i} for i in ids]
+    if day:
+        entities.append({"entity": "day", "value": day})
+    return entities
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+async def test_faq_answer_in_the_conversation_language(tracker: TrackerFactory, domain_dict: dict[str, Any], lang: str) -> None:
+    messages, events = await run(ActionAnswerFaq(), tracker(intent="faq_library", slots={"language": lang}), domain_dict)
+    assert events == []
+    [message] = messages
+    entry = load_faq()["library"]
+    assert message["response"] == "utter_faq_answer"
+    assert message["answer"] == entry.answer[lang] and message["link"] == entry.link[lang]
+
+
+async def test_faq_without_knowledge_falls_back(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    messages, _ = await run(ActionAnswerFaq(), tracker(intent="faq_no_such_topic"), domain_dict)
+    assert [m["response"] for m in messages] == ["utter_default"]
+
+
+async def test_request_human_gives_contact_answer(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    messages, _ = await run(ActionRequestHuman(), tracker(intent="request_human", slots={"language": "sv"}), domain_dict)
+    assert [m["response"] for m in messages] == ["utter_request_human_unavailable", "utter_faq_answer"]
+    assert messages[1]["answer"] == load_faq()["city_contact"].answer["sv"]
+
+
+async def test_oodi_open_now_before_closing(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    action = ActionOpeningHours(now=fixed("2026-11-25T21:45:00"))  # Wednesday
+    [message], _ = await run(action, tracker(intent="faq_opening_hours", entities=sp("oodi", day="now")), domain_dict)
+    assert message["response"] == "utter_hours_open_now"
+    assert message["name"] == "Keskustakirjasto Oodi" and message["closes"] == "22.00"
+
+
+async def test_closed_now_says_when_it_opens(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    action = ActionOpeningHours(now=fixed("2026-11-25T22:00:00"))
+    [message], _ = await run(
+        action, tracker(intent="faq_opening_hours", entities=sp("oodi"), slots={"language": "en"}), domain_dict
+    )
+    assert message["response"] == "utter_hours_closed_now"
+    assert (message["opens_day"], message["opens"]) == ("tomorrow", "8:00")
+
+
+async def test_swedish_sunday_question(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    action = ActionOpeningHours(now=fixed("2026-11-25T12:00:00"))  # Wednesday
+    [message], _ = await run(
+        action,
+        tracker(intent="faq_opening_hours", entities=sp("itakeskus_swimming_hall", day="sun"), slots={"language": "sv"}),
+        domain_dict,
+    )
+    assert message["response"] == "utter_hours_on_day"
+    assert message["name"] == "Östra centrums simhall"
+    assert (message["day"], message["hours"]) == ("på söndag", "9.00–19.00")
+
+
+async def test_holiday_is_named(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    action = ActionOpeningHours(now=fixed("2026-12-24T12:00:00"))
+    [message], _ = await run(
+        action, tracker(intent="faq_opening_hours", entities=sp("kallio_library", day="tomorrow")), domain_dict
+    )
+    assert message["response"] == "utter_hours_closed_on_day"
+    assert message["day"] == "huomenna (joulupäivä)"
+
+
+async def test_ambiguous_place_asks_with_buttons(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    [message], _ = await run(
+        ActionOpeningHours(now=fixed("2026-11-25T12:00:00")),
+        tracker(intent="faq_opening_hours", entities=sp("kallio_library", "kallio_health_station", day="tomorrow")),
+        domain_dict,
+    )
+    assert message["response"] == "utter_hours_ask_place"
+    assert [b["title"] for b in message["buttons"]] == ["Kallion kirjasto", "Kallion terveysasema"]
+    assert message["buttons"][0]["payload"] == '/faq_opening_hours{"service_point": "kallio_library", "day": "tomorrow"}'
+
+
+async def test_no_place_gives_the_general_answer(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    [message], _ = await run(ActionOpeningHours(), tracker(intent="faq_opening_hours"), domain_dict)
+    assert message["answer"] == load_faq()["opening_hours"].answer["fi"]
+
+
+async def test_clarify_offers_two_topics_then_a_person(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    ranking = [("nlu_fallback", 0.6), ("greet", 0.3), ("faq_library", 0.25), ("faq_daycare_fees", 0.2), ("faq_preschool", 0.1)]
+    [first], _ = await run(
+        ActionClarify(), tracker(intent="nlu_fallback", ranking=ranking, slots={"fallback_count": 1.0, "language": "en"}), domain_dict
+    )
+    assert first["response"] == "utter_clarify"
+    assert [b["payload"] for b in first["buttons"]] == ["/faq_library", "/faq_daycare_fees"]  # greet is never offered
+    assert first["buttons"][0]["title"] == load_faq()["library"].title["en"]
+    [second], _ = await run(
+        ActionClarify(), tracker(intent="nlu_fallback", ranking=ranking, slots={"fallback_count": 2.0}), domain_dict
+    )
+    assert second["response"] == "utter_offer_human"
+
+
+async def test_unsure_emergency_is_answered_not_asked(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    ranking = [("nlu_fallback", 0.6), ("faq_health_station", 0.4), ("faq_emergency", 0.35)]
+    [message], _ = await run(
+        ActionClarify(), tracker(intent="nlu_fallback", ranking=ranking, slots={"fallback_count": 2.0}), domain_dict
+    )
+    assert message["answer"] == load_faq()["emergency"].answer["fi"]
+
+
+async def test_slot_mappings_follow_language_and_count_fallbacks(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    action = ValidateSlotMappings()
+    _, events = await run(
+        action,
+        tracker(text="Var finns närmaste hälsostation?", intent="faq_health_station", metadata={"language_hint": "en"}),
+        domain_dict,
+    )
+    assert SlotSet("language", "sv") in events and SlotSet("language_source", "detected") in events
+    assert SlotSet("fallback_count", 0.0) in events
+    _, events = await run(
+        action,
+        tracker(text="in English please", intent="change_language", entities=[{"entity": "language", "value": "en"}]),
+        domain_dict,
+    )
+    assert SlotSet("language", "en") in events and SlotSet("language_source", "explicit") in events
+    _, events = await run(action, tracker(text="xyz", intent="nlu_fallback", slots={"fallback_count": 1.0}), domain_dict)
+    assert SlotSet("fallback_count", 2.0) in events
+
+
+async def test_button_payload_is_not_language_evidence(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    _, events = await run(
+        ValidateSlotMappings(),
+        tracker(text="/faq_library", intent="faq_library", slots={"language": "sv", "language_source": "detected"}),
+        domain_dict,
+    )
+    assert SlotSet("language", "sv") in events
+
+
+@pytest.mark.parametrize(("entities", "response"), [([{"entity": "language", "value": "sv"}], "utter_language_changed"), ([], "utter_ask_language")])
+async def test_change_language(tracker: TrackerFactory, domain_dict: dict[str, Any], entities: list[dict[str, Any]], response: str) -> None:
+    [message], _ = await run(ActionChangeLanguage(), tracker(intent="change_language", entities=entities), domain_dict)
+    assert message["response"] == response

@@ -1,0 +1,114 @@
+"""End to end through the real stack: embedded Redis, action server, Rasa server on loopback.
+
+The action server runs at a fixed time, Sunday 20 December 2026 12:00 in Helsinki (conftest).
+"""
+
+from typing import Any, Callable
+
+import pytest
+import redis
+
+from bot.knowledge import load_faq
+from bot.supervisor import Stack
+from tests.conftest import RestChat
+
+pytestmark = pytest.mark.integration
+Chat = Callable[..., RestChat]
+
+
+def texts(replies: list[dict[str, Any]]) -> list[str]:
+    return [r.get("text", "") for r in replies]
+
+
+GREETINGS = {"fi": "Hei! Olen", "sv": "Hej! Jag är", "en": "Hi! I am"}
+
+
+@pytest.mark.parametrize(("hint", "message"), [("fi", "moi"), ("sv", "hej"), ("en", "hello")])
+def test_greeting_in_each_language(chat: Chat, hint: str, message: str) -> None:
+    replies = chat().say(message, language_hint=hint)
+    assert texts(replies)[0].startswith(GREETINGS[hint])
+
+
+@pytest.mark.parametrize(
+    ("lang", "question", "topic"),
+    [
+        ("fi", "Miten haen lapselleni päiväkotipaikkaa?", "daycare_application"),
+        ("sv", "Hur förnyar jag mina lån på biblioteket?", "library"),
+        ("en", "how can i get a resident parking permit", "resident_parking"),
+    ],
+)
+def test_service_question_answered_from_knowledge(chat: Chat, lang: str, question: str, topic: str) -> None:
+    [reply] = chat().say(question)
+    entry = load_faq()[topic]
+    assert reply["text"].startswith(entry.answer[lang])
+    assert entry.link[lang] in reply["text"]
+
+
+def test_language_follows_the_citizen_and_survives_short_messages(chat: Chat) -> None:
+    c = chat()
+    assert texts(c.say("hei", language_hint="fi"))[0].startswith(GREETINGS["fi"])
+    # A clear Swedish question switches the conversation to Swedish...
+    [answer] = c.say("Var kan jag boka tid till tandläkaren för mitt barn?")
+    assert answer["text"].startswith(load_faq()["dental_care"].answer["sv"])
+    # ...and "kiitos"/"ok" do not flip it back.
+    assert texts(c.say("kiitos"))[0].startswith("Varsågod")
+    assert texts(c.say("ok"))[0] != ""
+    # An explicit request switches and sticks.
+    assert texts(c.say("in English please")) == ["OK, let's continue in English."]
+    assert texts(c.say("moi"))[0].startswith(GREETINGS["en"])
+
+
+def test_widget_language_choice_is_explicit(chat: Chat) -> None:
+    c = chat()
+    c.say("hei", language_hint="fi")
+    replies = c.say("/greet", language_choice="sv")
+    assert texts(replies)[0].startswith(GREETINGS["sv"])
+
+
+def test_change_language_without_a_language_asks_which(chat: Chat) -> None:
+    [reply] = chat().say("can you change the language", language_hint="en")
+    assert [b["title"] for b in reply["buttons"]] == ["Suomi", "Svenska", "English"]
+
+
+def test_opening_hours_now_and_on_sunday(chat: Chat) -> None:
+    [now] = chat().say("is Oodi open now?", language_hint="en")
+    assert now["text"] == (
+        "Helsinki Central Library Oodi is open now, until 20:00. Address: Töölönlahdenkatu 4, 00100 Helsinki."
+    )
+    [sunday] = chat().say("när öppnar Itäkeskus simhall på söndag?", language_hint="sv")
+    assert sunday["text"] == "Östra centrums simhall har öppet i dag kl. 9.00–19.00."
+    [inflected] = chat().say("onks Oodissa auki huomenna", language_hint="fi")
+    assert inflected["text"] == "Keskustakirjasto Oodi on auki huomenna klo 8.00–22.00."
+
+
+def test_emergency_always_answered(chat: Chat) -> None:
+    c = chat()
+    c.say("asdfgh qwerty zxcv", language_hint="fi")  # mid-clarification
+    [reply] = c.say("isäni sai sydänkohtauksen, mitä teen")
+    assert reply["text"].startswith(load_faq()["emergency"].answer["fi"])
+    assert "112" in reply["text"]
+
+
+def test_fallback_clarifies_then_offers_a_person(chat: Chat) -> None:
+    c = chat()
+    [first] = c.say("blorf snark quux", language_hint="en")
+    assert first["text"] == "I'm not sure I understood. Did you mean one of these?"
+    assert len(first["buttons"]) == 2
+    [second] = c.say("zzgrk vlomp")
+    assert second["text"].startswith("Sorry, I still didn't understand.")
+    assert [b["payload"] for b in second["buttons"]] == ["/request_human", "/help"]
+    # Understanding something resets the count: the next miss clarifies again.
+    c.say("thanks")
+    [third] = c.say("qwop blarg")
+    assert third["text"] == "I'm not sure I understood. Did you mean one of these?"
+
+
+def test_conversation_is_stored_in_redis(stack: Stack, chat: Chat) -> None:
+    c = chat()
+    c.say("hello", language_hint="en")
+    settings = stack.settings
+    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    try:
+        assert client.exists(f"citybot:tracker:{c.sender}") == 1
+    finally:
+        client.close()

@@ -1,0 +1,48 @@
+"""The trained model on held-out cases that were never used for training, per language and label."""
+
+import asyncio
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.nlu_eval import best_label, load_cases
+from bot.i18n import LANGUAGES
+from bot.labels import load_labels
+
+pytestmark = pytest.mark.model
+HELDOUT = sorted(Path(__file__).parent.glob("data/heldout_*.yml"))
+
+
+@pytest.fixture(scope="module")
+def results(model_path: Path) -> list[tuple[dict[str, str], str]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+    cases = load_cases(HELDOUT)
+
+    async def parse_all() -> list[dict[str, Any]]:
+        return [await agent.parse_message(c["text"]) for c in cases]
+
+    return [(case, best_label(parse)) for case, parse in zip(cases, asyncio.run(parse_all()))]
+
+
+def test_heldout_covers_every_label_in_every_language(results: list[tuple[dict[str, str], str]]) -> None:
+    seen = {(case["lang"], case["label"]) for case, _ in results}
+    assert seen == {(lang, label) for lang in LANGUAGES for label in load_labels()}
+
+
+def test_accuracy_per_language(results: list[tuple[dict[str, str], str]]) -> None:
+    for lang in LANGUAGES:
+        subset = [(case, pred) for case, pred in results if case["lang"] == lang]
+        accuracy = sum(case["label"] == pred for case, pred in subset) / len(subset)
+        assert accuracy >= 0.93, f"{lang}: {accuracy:.3f}"
+
+
+def test_every_label_recognised_in_every_language(results: list[tuple[dict[str, str], str]]) -> None:
+    correct: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for case, pred in results:
+        correct[(case["lang"], case["label"])].append(case["label"] == pred)
+    weak = {key: sum(v) / len(v) for key, v in correct.items() if sum(v) / len(v) < 0.7}
+    assert not weak, f"labels recognised in under 70% of held-out cases: {weak}"
