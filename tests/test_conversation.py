@@ -66,7 +66,7 @@ def test_widget_language_choice_is_explicit(chat: Chat) -> None:
 
 
 def test_change_language_without_a_language_asks_which(chat: Chat) -> None:
-    [reply] = chat().say("can you change the language", language_hint="en")
+    [reply] = chat().say("could we switch to some other language?", language_hint="en")
     assert [b["title"] for b in reply["buttons"]] == ["Suomi", "Svenska", "English"]
 
 
