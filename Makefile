@@ -1,6 +1,7 @@
 # The two commands a newcomer needs:   make run   and   make test
 VENV ?= .venv
 PY := $(VENV)/bin/python
+CODE := bot actions nlu/components bench
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
@@ -9,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 run: setup train            ## set up, train if needed, start everything, chat in the terminal
 	$(PY) -m bot run
 
-test: setup train           ## set up, train if needed, run the whole test suite
+test: setup train lint      ## set up, train if needed, lint, run the whole test suite
 	$(PY) -m pytest
 
 setup:                      ## create the virtualenv and install pinned dependencies
@@ -18,9 +19,10 @@ setup:                      ## create the virtualenv and install pinned dependen
 train: setup                ## train the model only if training data or config changed
 	@$(PY) -m bot train
 
-lint: setup                 ## ruff and mypy
-	$(PY) -m ruff check bot actions nlu channels tests bench
-	$(PY) -m mypy bot actions nlu
+lint: setup                 ## ruff (lint and format) and mypy
+	$(PY) -m ruff check $(CODE) tests
+	$(PY) -m ruff format --check $(CODE) tests
+	$(PY) -m mypy $(CODE)
 
 eval: setup train           ## accuracy on the held-out test cases
 	$(PY) -m bench.nlu_eval --cases tests/data/heldout_fi.yml --cases tests/data/heldout_sv.yml --cases tests/data/heldout_en.yml

@@ -1,7 +1,7 @@
 """Answers to service questions from ``knowledge/faq``, and the contact path to a person."""
 
 import logging
-from typing import List, Text
+from typing import List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -33,15 +33,13 @@ def utter_faq(dispatcher: CollectingDispatcher, topic: str, language: str) -> bo
 class ActionAnswerFaq(Action):
     """Answer the ``faq_<topic>`` intent with ``knowledge/faq/<topic>.yml``."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_faq"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Pick the topic from the intent and send its answer in the conversation's language."""
         intent = latest_intent(tracker) or ""
-        topic = intent[len(FAQ_INTENT_PREFIX):] if intent.startswith(FAQ_INTENT_PREFIX) else ""
+        topic = intent[len(FAQ_INTENT_PREFIX) :] if intent.startswith(FAQ_INTENT_PREFIX) else ""
         if not utter_faq(dispatcher, topic, language_of(tracker)):
             dispatcher.utter_message(response="utter_default")
         return []
@@ -50,12 +48,10 @@ class ActionAnswerFaq(Action):
 class ActionRequestHuman(Action):
     """Until live handoff exists, tell the citizen how to reach the city's customer service."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_request_human"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Say a person cannot join this chat yet, and give the city's contact answer."""
         dispatcher.utter_message(response="utter_request_human_unavailable")
         utter_faq(dispatcher, "city_contact", language_of(tracker))

@@ -5,7 +5,7 @@ guidance is given at once.
 """
 
 import logging
-from typing import Any, List, Text
+from typing import Any, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -28,7 +28,7 @@ NOT_OFFERED = {"greet", "goodbye", "thank", "affirm", "deny", "out_of_scope", "n
 
 def _title(intent: str, language: str) -> str | None:
     if intent.startswith(FAQ_INTENT_PREFIX):
-        entry = load_faq().get(intent[len(FAQ_INTENT_PREFIX):])
+        entry = load_faq().get(intent[len(FAQ_INTENT_PREFIX) :])
         return pick(entry.title, language) if entry else None
     titles = load_conversation_titles().get(intent)
     return pick(titles, language) if titles else None
@@ -37,12 +37,10 @@ def _title(intent: str, language: str) -> str | None:
 class ActionClarify(Action):
     """First miss: "did you mean A or B?"; second miss in a row: offer a person."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Choose between emergency guidance, a clarifying question and the offer of a person."""
         language = language_of(tracker)
         ranking: list[dict[str, Any]] = [

@@ -1,7 +1,7 @@
 """Following the conversation's language on every user turn, and switching it on request."""
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -24,7 +24,7 @@ class ValidateSlotMappings(ValidationAction):
 
     def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Decide the language after this message from metadata, intent and text."""
         latest = tracker.latest_message or {}
         metadata = latest.get("metadata") or {}
@@ -54,7 +54,7 @@ class ValidateSlotMappings(ValidationAction):
 
     def extract_fallback_count(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Count consecutive not-understood messages; anything understood resets it."""
         if latest_intent(tracker) == "nlu_fallback":
             return {"fallback_count": float(tracker.get_slot("fallback_count") or 0) + 1}
@@ -64,12 +64,10 @@ class ValidateSlotMappings(ValidationAction):
 class ActionChangeLanguage(Action):
     """Confirm a language switch, or ask which language when none was named."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_change_language"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """The slot was already switched by ValidateSlotMappings; say so, in the new language."""
         if entity_values(tracker, "language"):
             dispatcher.utter_message(response="utter_language_changed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, datetime, timedelta
-from typing import Callable, List, Text
+from typing import Callable, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -45,7 +45,7 @@ def format_intervals(day: DayHours, language: str, calendar: Calendar) -> str:
 
 
 def day_phrase(target: date, today: date, language: str, calendar: Calendar, holiday: str | None) -> str:
-    """"tänään", "huomenna", "sunnuntaina", with the holiday's name in brackets when one applies."""
+    """ "tänään", "huomenna", "sunnuntaina", with the holiday's name in brackets when one applies."""
     offset = (target - today).days
     if offset == 0:
         phrase = pick(calendar.relative_names["today"], language)
@@ -71,12 +71,10 @@ class ActionOpeningHours(Action):
     def __init__(self, now: Callable[[], datetime] = clock.now) -> None:
         self._now = now
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_opening_hours"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Answer for one place, ask which place when several match, or give the general answer."""
         language = language_of(tracker)
         points = load_service_points()
@@ -108,7 +106,8 @@ class ActionOpeningHours(Action):
                 dispatcher.utter_message(
                     response="utter_hours_open_now",
                     name=name,
-                    closes=format_time(closes, language, calendar) if closes.date() == today
+                    closes=format_time(closes, language, calendar)
+                    if closes.date() == today
                     else pick(calendar.time_format, language).format(hour=24, minute=0),
                     address=point.address,
                 )

@@ -43,7 +43,9 @@ def load_examples() -> list[tuple[str, str, str]]:
     return examples
 
 
-def train_and_parse(config: Path, train: list[tuple[str, str, str]], texts: list[str]) -> tuple[list[dict[str, Any]], float]:
+def train_and_parse(
+    config: Path, train: list[tuple[str, str, str]], texts: list[str]
+) -> tuple[list[dict[str, Any]], float]:
     """Train an NLU model on ``train`` with ``config``; parse ``texts``; return parses and seconds."""
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
@@ -82,7 +84,7 @@ def cross_validate(config: Path, examples: list[tuple[str, str, str]], folds: in
         seconds.append(took)
         predictions += [
             Prediction(lang, intent_to_label(intent), best_label(parse), text)
-            for (lang, intent, text), parse in zip(test, parses)
+            for (lang, intent, text), parse in zip(test, parses, strict=True)
         ]
         print(f"  {config.name} fold {k}/{folds}: trained in {took:.0f} s", file=sys.stderr, flush=True)
     report = summarise(predictions)
@@ -94,7 +96,10 @@ def holdout(config: Path, examples: list[tuple[str, str, str]]) -> dict[str, Any
     """Train on all training data, evaluate on the held-out cases."""
     cases = load_cases(HELDOUT)
     parses, took = train_and_parse(config, examples, [c["text"] for c in cases])
-    report = summarise([Prediction(c["lang"], c["label"], best_label(p), c["text"]) for c, p in zip(cases, parses)])
+    predictions = [
+        Prediction(c["lang"], c["label"], best_label(p), c["text"]) for c, p in zip(cases, parses, strict=True)
+    ]
+    report = summarise(predictions)
     report["train_seconds"] = round(took, 1)
     return report
 
@@ -102,7 +107,9 @@ def holdout(config: Path, examples: list[tuple[str, str, str]]) -> dict[str, Any
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="python -m bench.nlu_crossval", description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", type=Path, default=[CONFIG_FILE, PROJECT_ROOT / "bench/configs/count_lr.yml"])
+    parser.add_argument(
+        "--configs", nargs="+", type=Path, default=[CONFIG_FILE, PROJECT_ROOT / "bench/configs/count_lr.yml"]
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--holdout-only", action="store_true")
     args = parser.parse_args(argv)
@@ -123,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{config}", file=sys.stderr)
         for kind, report in entry.items():
             for lang, figures in report["per_language"].items():
-                print(f"  {kind:9} {lang}: accuracy {figures['accuracy']:.3f}  macro-F1 {figures['macro_f1']:.3f}  (n={figures['n']})", file=sys.stderr)
+                print(
+                    f"  {kind:9} {lang}: accuracy {figures['accuracy']:.3f}"
+                    f"  macro-F1 {figures['macro_f1']:.3f}  (n={figures['n']})",
+                    file=sys.stderr,
+                )
     print(json.dumps(results, ensure_ascii=False))
     return 0
 

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parses = asyncio.run(predict(model, [case["text"] for case in cases]))
     predictions = [
         Prediction(case["lang"], case["label"], best_label(parse), case["text"])
-        for case, parse in zip(cases, parses)
+        for case, parse in zip(cases, parses, strict=True)
     ]
     if args.errors:
         for p in predictions:

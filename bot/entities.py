@@ -26,9 +26,7 @@ class KnowledgeEntities:
     def load(cls) -> KnowledgeEntities:
         """Build the matchers from ``knowledge/`` (validated on the way)."""
         calendar = load_calendar()
-        language_stems = [
-            (stem, lang) for lang, entry in load_languages().items() for stem in entry["match"]
-        ]
+        language_stems = [(stem, lang) for lang, entry in load_languages().items() for stem in entry["match"]]
         return cls(load_service_points(), StemMatcher(calendar.stems), StemMatcher(language_stems))
 
     def extract(self, text: str) -> list[dict[str, Any]]:

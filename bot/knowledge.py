@@ -122,8 +122,7 @@ def load_calendar(directory: Path | None = None) -> Calendar:
         offsets[key] = int(entry["offset"])
         stems += [(stem, key) for lang in LANGUAGES for stem in entry["match"].get(lang, [])]
     holiday_names = {
-        key: trilingual(entry["name"], f"{hol_path}: holidays.{key}.name")
-        for key, entry in hol["holidays"].items()
+        key: trilingual(entry["name"], f"{hol_path}: holidays.{key}.name") for key, entry in hol["holidays"].items()
     }
     open_by_default = frozenset(
         key for key, entry in hol["holidays"].items() if entry.get("closed_by_default") is False

@@ -33,20 +33,20 @@ def label_to_intent(label: str) -> str:
     if label not in load_labels():
         raise UnknownLabelError(f"unknown label {label!r}; see {LABELS_FILE}")
     if label.startswith(FAQ_PREFIX):
-        return FAQ_INTENT_PREFIX + label[len(FAQ_PREFIX):]
+        return FAQ_INTENT_PREFIX + label[len(FAQ_PREFIX) :]
     return label
 
 
 def intent_to_label(intent: str) -> str:
     """``faq_library`` → ``faq/library``. Intents outside the contract (``nlu_fallback``) pass."""
     if intent.startswith(FAQ_INTENT_PREFIX):
-        return FAQ_PREFIX + intent[len(FAQ_INTENT_PREFIX):]
+        return FAQ_PREFIX + intent[len(FAQ_INTENT_PREFIX) :]
     return intent
 
 
 def faq_topics() -> list[str]:
     """The topic names of every ``faq/...`` label (``library``, ``daycare_fees``, ...)."""
-    return [label[len(FAQ_PREFIX):] for label in load_labels() if label.startswith(FAQ_PREFIX)]
+    return [label[len(FAQ_PREFIX) :] for label in load_labels() if label.startswith(FAQ_PREFIX)]
 
 
 def all_intents() -> list[str]:

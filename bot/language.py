@@ -35,11 +35,7 @@ _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
-    return (
-        LanguageDetectorBuilder.from_languages(*_LINGUA)
-        .with_preloaded_language_models()
-        .build()
-    )
+    return LanguageDetectorBuilder.from_languages(*_LINGUA).with_preloaded_language_models().build()
 
 
 def warm_up() -> None:
@@ -56,9 +52,7 @@ def detect(text: str, *, established: bool) -> str | None:
     words = _WORD.findall(text)
     if not words:
         return None
-    if established and (
-        len(words) < ESTABLISHED_MIN_WORDS or sum(map(len, words)) < ESTABLISHED_MIN_LETTERS
-    ):
+    if established and (len(words) < ESTABLISHED_MIN_WORDS or sum(map(len, words)) < ESTABLISHED_MIN_LETTERS):
         return None
     values = _detector().compute_language_confidence_values(" ".join(words))
     ranked = [(v.value, _LINGUA[v.language]) for v in values if v.language in _LINGUA]

@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -149,8 +149,7 @@ class Stack(AbstractContextManager["Stack"]):
                 return time.monotonic() - started
             time.sleep(0.2)
         raise ServiceStartError(
-            f"{managed.name} was not ready after {timeout:.0f} s; "
-            f"its log ({managed.log_path}) ends:\n{managed.tail()}"
+            f"{managed.name} was not ready after {timeout:.0f} s; its log ({managed.log_path}) ends:\n{managed.tail()}"
         )
 
     def start(self) -> None:
@@ -164,9 +163,21 @@ class Stack(AbstractContextManager["Stack"]):
             managed = self._spawn(
                 "redis",
                 [
-                    redis_server_binary(), "--port", str(redis.port), "--bind", "127.0.0.1",
-                    "--dir", str(data), "--appendonly", "yes", "--save", "",
-                    "--daemonize", "no", "--protected-mode", "yes",
+                    redis_server_binary(),
+                    "--port",
+                    str(redis.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(data),
+                    "--appendonly",
+                    "yes",
+                    "--save",
+                    "",
+                    "--daemonize",
+                    "no",
+                    "--protected-mode",
+                    "yes",
                 ],
                 dict(os.environ),
             )
@@ -190,8 +201,7 @@ class Stack(AbstractContextManager["Stack"]):
         actions_env = dict(env, SANIC_HOST="127.0.0.1")  # rasa-sdk binds 0.0.0.0 otherwise
         actions = self._spawn(
             "actions",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-             "--port", str(self.settings.actions_port)],
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.settings.actions_port)],
             actions_env,
         )
         health = f"http://127.0.0.1:{self.settings.actions_port}/health"
@@ -201,10 +211,23 @@ class Stack(AbstractContextManager["Stack"]):
         self.progress(f"[3/3] Rasa server, loading {model.name} ...")
         rasa = self._spawn(
             "rasa",
-            [sys.executable, "-m", "rasa", "run", "--enable-api",
-             "--auth-token", self.settings.rasa_token,
-             "--interface", "127.0.0.1", "--port", str(self.settings.rasa_port),
-             "--model", str(model), "--endpoints", str(ENDPOINTS_FILE)],
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "run",
+                "--enable-api",
+                "--auth-token",
+                self.settings.rasa_token,
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.settings.rasa_port),
+                "--model",
+                str(model),
+                "--endpoints",
+                str(ENDPOINTS_FILE),
+            ],
             env,
         )
         status = f"{self.settings.rasa_url}/status?token={self.settings.rasa_token}"
@@ -227,10 +250,8 @@ class Stack(AbstractContextManager["Stack"]):
             try:
                 managed.process.wait(timeout=remaining)
             except subprocess.TimeoutExpired:
-                try:
+                with suppress(ProcessLookupError):
                     os.killpg(managed.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 managed.process.wait()
         self.processes.clear()
 

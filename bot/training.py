@@ -60,9 +60,7 @@ def require_model() -> Path:
     """The current model, or ModelMissingError telling how to train it."""
     path = model_path()
     if not path.exists():
-        raise ModelMissingError(
-            f"no trained model for the current data ({path.name}); run `make train`"
-        )
+        raise ModelMissingError(f"no trained model for the current data ({path.name}); run `make train`")
     return path
 
 
@@ -85,12 +83,21 @@ def train(force: bool = False) -> Path:
     print(f"Training the model ({target.name}); this takes a few minutes...", flush=True)
     started = time.monotonic()
     command = [
-        sys.executable, "-m", "rasa", "train",
-        "--config", str(CONFIG_FILE),
-        "--domain", str(DOMAIN_FILE),
-        "--data", *map(str, NLU_DATA_DIRS), str(DIALOGUE_DIR),
-        "--out", str(target.parent),
-        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        str(CONFIG_FILE),
+        "--domain",
+        str(DOMAIN_FILE),
+        "--data",
+        *map(str, NLU_DATA_DIRS),
+        str(DIALOGUE_DIR),
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     result = subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_env())
     if result.returncode != 0 or not target.exists():

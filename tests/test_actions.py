@@ -36,8 +36,12 @@ def sp(*ids: str, day: str | None = None) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
-async def test_faq_answer_in_the_conversation_language(tracker: TrackerFactory, domain_dict: dict[str, Any], lang: str) -> None:
-    messages, events = await run(ActionAnswerFaq(), tracker(intent="faq_library", slots={"language": lang}), domain_dict)
+async def test_faq_answer_in_the_conversation_language(
+    tracker: TrackerFactory, domain_dict: dict[str, Any], lang: str
+) -> None:
+    messages, events = await run(
+        ActionAnswerFaq(), tracker(intent="faq_library", slots={"language": lang}), domain_dict
+    )
     assert events == []
     [message] = messages
     entry = load_faq()["library"]
@@ -51,7 +55,9 @@ async def test_faq_without_knowledge_falls_back(tracker: TrackerFactory, domain_
 
 
 async def test_request_human_gives_contact_answer(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
-    messages, _ = await run(ActionRequestHuman(), tracker(intent="request_human", slots={"language": "sv"}), domain_dict)
+    messages, _ = await run(
+        ActionRequestHuman(), tracker(intent="request_human", slots={"language": "sv"}), domain_dict
+    )
     assert [m["response"] for m in messages] == ["utter_request_human_unavailable", "utter_faq_answer"]
     assert messages[1]["answer"] == load_faq()["city_contact"].answer["sv"]
 
@@ -76,7 +82,9 @@ async def test_swedish_sunday_question(tracker: TrackerFactory, domain_dict: dic
     action = ActionOpeningHours(now=fixed("2026-11-25T12:00:00"))  # Wednesday
     [message], _ = await run(
         action,
-        tracker(intent="faq_opening_hours", entities=sp("itakeskus_swimming_hall", day="sun"), slots={"language": "sv"}),
+        tracker(
+            intent="faq_opening_hours", entities=sp("itakeskus_swimming_hall", day="sun"), slots={"language": "sv"}
+        ),
         domain_dict,
     )
     assert message["response"] == "utter_hours_on_day"
@@ -101,7 +109,9 @@ async def test_ambiguous_place_asks_with_buttons(tracker: TrackerFactory, domain
     )
     assert message["response"] == "utter_hours_ask_place"
     assert [b["title"] for b in message["buttons"]] == ["Kallion kirjasto", "Kallion terveysasema"]
-    assert message["buttons"][0]["payload"] == '/faq_opening_hours{"service_point": "kallio_library", "day": "tomorrow"}'
+    assert (
+        message["buttons"][0]["payload"] == '/faq_opening_hours{"service_point": "kallio_library", "day": "tomorrow"}'
+    )
 
 
 async def test_no_place_gives_the_general_answer(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
@@ -110,9 +120,17 @@ async def test_no_place_gives_the_general_answer(tracker: TrackerFactory, domain
 
 
 async def test_clarify_offers_two_topics_then_a_person(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
-    ranking = [("nlu_fallback", 0.6), ("greet", 0.3), ("faq_library", 0.25), ("faq_daycare_fees", 0.2), ("faq_preschool", 0.1)]
+    ranking = [
+        ("nlu_fallback", 0.6),
+        ("greet", 0.3),
+        ("faq_library", 0.25),
+        ("faq_daycare_fees", 0.2),
+        ("faq_preschool", 0.1),
+    ]
     [first], _ = await run(
-        ActionClarify(), tracker(intent="nlu_fallback", ranking=ranking, slots={"fallback_count": 1.0, "language": "en"}), domain_dict
+        ActionClarify(),
+        tracker(intent="nlu_fallback", ranking=ranking, slots={"fallback_count": 1.0, "language": "en"}),
+        domain_dict,
     )
     assert first["response"] == "utter_clarify"
     assert [b["payload"] for b in first["buttons"]] == ["/faq_library", "/faq_daycare_fees"]  # greet is never offered
@@ -131,7 +149,9 @@ async def test_unsure_emergency_is_answered_not_asked(tracker: TrackerFactory, d
     assert message["answer"] == load_faq()["emergency"].answer["fi"]
 
 
-async def test_slot_mappings_follow_language_and_count_fallbacks(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+async def test_slot_mappings_follow_language_and_count_fallbacks(
+    tracker: TrackerFactory, domain_dict: dict[str, Any]
+) -> None:
     action = ValidateSlotMappings()
     _, events = await run(
         action,
@@ -146,7 +166,9 @@ async def test_slot_mappings_follow_language_and_count_fallbacks(tracker: Tracke
         domain_dict,
     )
     assert SlotSet("language", "en") in events and SlotSet("language_source", "explicit") in events
-    _, events = await run(action, tracker(text="xyz", intent="nlu_fallback", slots={"fallback_count": 1.0}), domain_dict)
+    _, events = await run(
+        action, tracker(text="xyz", intent="nlu_fallback", slots={"fallback_count": 1.0}), domain_dict
+    )
     assert SlotSet("fallback_count", 2.0) in events
 
 
@@ -159,7 +181,12 @@ async def test_button_payload_is_not_language_evidence(tracker: TrackerFactory, 
     assert SlotSet("language", "sv") in events
 
 
-@pytest.mark.parametrize(("entities", "response"), [([{"entity": "language", "value": "sv"}], "utter_language_changed"), ([], "utter_ask_language")])
-async def test_change_language(tracker: TrackerFactory, domain_dict: dict[str, Any], entities: list[dict[str, Any]], response: str) -> None:
+@pytest.mark.parametrize(
+    ("entities", "response"),
+    [([{"entity": "language", "value": "sv"}], "utter_language_changed"), ([], "utter_ask_language")],
+)
+async def test_change_language(
+    tracker: TrackerFactory, domain_dict: dict[str, Any], entities: list[dict[str, Any]], response: str
+) -> None:
     [message], _ = await run(ActionChangeLanguage(), tracker(intent="change_language", entities=entities), domain_dict)
     assert message["response"] == response

@@ -69,9 +69,24 @@ def _responses_uttered_by_actions() -> set[str]:
 
 def test_rasa_data_validate_is_clean() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "rasa", "data", "validate", "--domain", str(DOMAIN_FILE),
-         "--config", str(CONFIG_FILE), "--data", *map(str, NLU_DATA_DIRS), str(DIALOGUE_DIR)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "data",
+            "validate",
+            "--domain",
+            str(DOMAIN_FILE),
+            "--config",
+            str(CONFIG_FILE),
+            "--data",
+            *map(str, NLU_DATA_DIRS),
+            str(DIALOGUE_DIR),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     output = result.stdout + result.stderr
@@ -85,8 +100,14 @@ def test_rasa_data_validate_is_clean() -> None:
 
 def test_fingerprint_covers_training_inputs() -> None:
     inputs = {p.relative_to(PROJECT_ROOT).as_posix() for p in training_inputs()}
-    assert {"config.yml", "domain.yml", "bot/dialogue/rules.yml", "nlu/fi/conversation.yml",
-            "nlu/components/linear_intent_classifier.py", "bot/text.py"} <= inputs
+    assert {
+        "config.yml",
+        "domain.yml",
+        "bot/dialogue/rules.yml",
+        "nlu/fi/conversation.yml",
+        "nlu/components/linear_intent_classifier.py",
+        "bot/text.py",
+    } <= inputs
     assert fingerprint() == fingerprint()
     assert len(fingerprint()) == 16
 

@@ -97,4 +97,4 @@ def test_short_stems_match_whole_words_only() -> None:
 def test_entity_spans_point_into_the_text(entities: KnowledgeEntities) -> None:
     text = "Onko Oodissa auki?"
     [entity] = [e for e in entities.extract(text) if e["entity"] == "service_point"]
-    assert text[entity["start"]:entity["end"]] == "Oodissa"
+    assert text[entity["start"] : entity["end"]] == "Oodissa"

@@ -6,8 +6,8 @@ from bot.i18n import normalise_language
 from bot.language import LanguageState, detect, follow
 
 
-def run(messages: list[str], start: LanguageState = LanguageState(), **kwargs: str) -> LanguageState:
-    state = start
+def run(messages: list[str], start: LanguageState | None = None, **kwargs: str) -> LanguageState:
+    state = start or LanguageState()
     for text in messages:
         state = follow(state, text=text, **kwargs)
     return state

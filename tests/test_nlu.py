@@ -25,7 +25,7 @@ def results(model_path: Path) -> list[tuple[dict[str, str], str]]:
     async def parse_all() -> list[dict[str, Any]]:
         return [await agent.parse_message(c["text"]) for c in cases]
 
-    return [(case, best_label(parse)) for case, parse in zip(cases, asyncio.run(parse_all()))]
+    return [(case, best_label(parse)) for case, parse in zip(cases, asyncio.run(parse_all()), strict=True)]
 
 
 def test_heldout_covers_every_label_in_every_language(results: list[tuple[dict[str, str], str]]) -> None:

@@ -6,7 +6,7 @@ here makes "päiväkoti" and "paivakoti", "hälsostation" and "halsostation" sha
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,7 +26,7 @@ class FoldingTokenizer(WhitespaceTokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -34,7 +34,7 @@ class FoldingTokenizer(WhitespaceTokenizer):
         """Create the tokenizer (it has nothing to train or persist)."""
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         """Tokenize as WhitespaceTokenizer does, then fold each token's lemma."""
         tokens = super().tokenize(message, attribute)
         for token in tokens:

@@ -14,7 +14,7 @@ editor's new service point is recognised after a restart, without retraining.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -31,14 +31,14 @@ from bot.entities import KnowledgeEntities
 class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Adds service point, kind, day and language entities found by stem matching."""
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._config = config
         self._entities = KnowledgeEntities.load()
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,

@@ -12,7 +12,7 @@ threshold has a stable meaning; the threshold was chosen on held-out cases (docs
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 import joblib
 import numpy as np
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "linear_intent_classifier.joblib"
 
 
-def build_pipeline(config: Dict[Text, Any]) -> Pipeline:
+def build_pipeline(config: Dict[str, Any]) -> Pipeline:
     """The sklearn pipeline for a component config (also used by bench/nlu_crossval.py)."""
     features = make_union(
         TfidfVectorizer(
@@ -60,7 +60,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     """TF-IDF n-grams + linear SVM, with softmax confidences."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Defaults; override in config.yml."""
         return {
             "word_ngram_range": [1, 2],
@@ -73,10 +73,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        pipeline: Optional[Pipeline] = None,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -86,7 +86,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -110,7 +110,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -132,7 +132,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         texts = [m.get(TEXT) or "" for m in messages]
         scores = np.atleast_2d(self._pipeline.decision_function(texts))
         classes = self._pipeline.classes_
-        for message, row in zip(messages, scores):
+        for message, row in zip(messages, scores, strict=True):
             if not message.get(TEXT):
                 continue
             logits = row / self._config["temperature"]
