@@ -16,7 +16,8 @@ from actions.answers import utter_faq
 from actions.tracker_utils import entity_values, language_of
 from bot import clock
 from bot.i18n import pick
-from bot.knowledge import Calendar, load_calendar
+from bot.holidays import holiday_on
+from bot.knowledge import HOLIDAY_DAY_PREFIX, Calendar, load_calendar
 from bot.opening_hours import WEEKDAYS, DayHours, status_at
 from bot.service_points import load_service_points
 
@@ -44,8 +45,8 @@ def format_intervals(day: DayHours, language: str, calendar: Calendar) -> str:
     return ", ".join(parts)
 
 
-def day_phrase(target: date, today: date, language: str, calendar: Calendar, holiday: str | None) -> str:
-    """ "tänään", "huomenna", "sunnuntaina", with the holiday's name in brackets when one applies."""
+def day_phrase(target: date, today: date, language: str, calendar: Calendar) -> str:
+    """ "tänään", "huomenna", "sunnuntaina", "perjantaina 19.6."; a holiday is named in brackets."""
     offset = (target - today).days
     if offset == 0:
         phrase = pick(calendar.relative_names["today"], language)
@@ -53,15 +54,34 @@ def day_phrase(target: date, today: date, language: str, calendar: Calendar, hol
         phrase = pick(calendar.relative_names["tomorrow"], language)
     else:
         phrase = pick(calendar.weekday_on[WEEKDAYS[target.weekday()]], language)
+        if offset >= 7:
+            phrase += " " + pick(calendar.date_format, language).format(day=target.day, month=target.month)
+    holiday = holiday_on(target)
     if holiday and holiday in calendar.holiday_names:
         phrase += f" ({pick(calendar.holiday_names[holiday], language)})"
     return phrase
 
 
+def is_day(value: object, calendar: Calendar) -> bool:
+    """True for the day entity values this action understands."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith(HOLIDAY_DAY_PREFIX):
+        return value[len(HOLIDAY_DAY_PREFIX) :] in calendar.holiday_names
+    return value in WEEKDAYS or value in calendar.relative_offsets
+
+
 def target_date(day: str, today: date, calendar: Calendar) -> date:
-    """The date a day word means: today/tomorrow, or the next such weekday (today included)."""
+    """The date a day word means: today/tomorrow, the next such weekday or holiday (today included)."""
     if day in calendar.relative_offsets:
         return today + timedelta(days=calendar.relative_offsets[day])
+    if day.startswith(HOLIDAY_DAY_PREFIX):
+        wanted = day[len(HOLIDAY_DAY_PREFIX) :]
+        for offset in range(0, 367):
+            candidate = today + timedelta(days=offset)
+            if holiday_on(candidate) == wanted:
+                return candidate
+        raise ValueError(f"no {wanted} within a year")  # cannot happen: every holiday is yearly
     return today + timedelta(days=(WEEKDAYS.index(day) - today.weekday()) % 7)
 
 
@@ -80,7 +100,7 @@ class ActionOpeningHours(Action):
         points = load_service_points()
         calendar = load_calendar()
         ids = [i for i in entity_values(tracker, "service_point") if i in points.points]
-        days = [d for d in entity_values(tracker, "day") if d in WEEKDAYS or d in calendar.relative_offsets]
+        days = [d for d in entity_values(tracker, "day") if is_day(d, calendar)]
         day = days[-1] if days else "now"
         if not ids:
             utter_faq(dispatcher, "opening_hours", language)
@@ -113,11 +133,10 @@ class ActionOpeningHours(Action):
                 )
             elif status.next_opening:
                 opening = status.next_opening
-                opening_day = point.schedule.hours_on(opening.date())
                 dispatcher.utter_message(
                     response="utter_hours_closed_now",
                     name=name,
-                    opens_day=day_phrase(opening.date(), today, language, calendar, opening_day.holiday),
+                    opens_day=day_phrase(opening.date(), today, language, calendar),
                     opens=format_time(opening, language, calendar),
                     address=point.address,
                 )
@@ -126,7 +145,7 @@ class ActionOpeningHours(Action):
             return []
         when = target_date(day, today, calendar)
         hours = point.schedule.hours_on(when)
-        phrase = day_phrase(when, today, language, calendar, hours.holiday)
+        phrase = day_phrase(when, today, language, calendar)
         if hours.is_open:
             dispatcher.utter_message(
                 response="utter_hours_on_day",

@@ -91,6 +91,9 @@ def load_languages(directory: Path | None = None) -> dict[str, dict[str, Any]]:
     return {lang: data[lang] for lang in LANGUAGES}
 
 
+HOLIDAY_DAY_PREFIX = "holiday:"
+
+
 @dataclass(frozen=True)
 class Calendar:
     """Day words: weekday and relative-day names, "on <day>" forms, stems and time formats."""
@@ -99,8 +102,9 @@ class Calendar:
     weekday_on: dict[str, dict[str, str]]
     relative_names: dict[str, dict[str, str]]
     relative_offsets: dict[str, int]
-    stems: list[tuple[str, str]]  # (stem, day key: "mon".."sun", "today", "tomorrow")
+    stems: list[tuple[str, str]]  # (stem, day key: "mon".."sun", "now", "today", "tomorrow", "holiday:<id>")
     time_format: dict[str, str]
+    date_format: dict[str, str]
     holiday_names: dict[str, dict[str, str]]
     holidays_open_by_default: frozenset[str]
 
@@ -124,6 +128,9 @@ def load_calendar(directory: Path | None = None) -> Calendar:
     holiday_names = {
         key: trilingual(entry["name"], f"{hol_path}: holidays.{key}.name") for key, entry in hol["holidays"].items()
     }
+    for key, entry in hol["holidays"].items():
+        match = entry.get("match") or {}
+        stems += [(stem, f"{HOLIDAY_DAY_PREFIX}{key}") for lang in LANGUAGES for stem in match.get(lang, [])]
     open_by_default = frozenset(
         key for key, entry in hol["holidays"].items() if entry.get("closed_by_default") is False
     )
@@ -134,6 +141,7 @@ def load_calendar(directory: Path | None = None) -> Calendar:
         relative_offsets=offsets,
         stems=stems,
         time_format=trilingual(cal["time_format"], f"{cal_path}: time_format"),
+        date_format=trilingual(cal["date_format"], f"{cal_path}: date_format"),
         holiday_names=holiday_names,
         holidays_open_by_default=open_by_default,
     )

@@ -54,7 +54,7 @@ class StemMatcher(Generic[K]):
     def __init__(self, entries: Iterable[tuple[str, K]]) -> None:
         grouped: dict[tuple[str, ...], list[K]] = {}
         for stem, key in entries:
-            parts = tuple(fold(part) for part in stem.split())
+            parts = tuple(word.folded for word in split_words(stem))
             if parts and key not in grouped.setdefault(parts, []):
                 grouped[parts].append(key)
         # Longer stems first, so "central library" wins over "library". One stem may name

@@ -190,3 +190,24 @@ async def test_change_language(
 ) -> None:
     [message], _ = await run(ActionChangeLanguage(), tracker(intent="change_language", entities=entities), domain_dict)
     assert message["response"] == response
+
+
+@pytest.mark.parametrize(
+    ("text_day", "lang", "expected"),
+    [
+        ("holiday:christmas_eve", "fi", ("utter_hours_on_day", "torstaina (jouluaatto)", "10.00–14.00")),
+        ("holiday:midsummer_eve", "sv", ("utter_hours_closed_on_day", "på fredag 25.6. (midsommarafton)", None)),
+    ],
+)
+async def test_hours_on_a_named_holiday(
+    tracker: TrackerFactory,
+    domain_dict: dict[str, Any],
+    text_day: str,
+    lang: str,
+    expected: tuple[str, str, str | None],
+) -> None:
+    action = ActionOpeningHours(now=fixed("2026-12-20T12:00:00"))  # Sunday
+    [message], _ = await run(
+        action, tracker(intent="faq_opening_hours", entities=sp("oodi", day=text_day), slots={"language": lang}), domain_dict
+    )
+    assert (message["response"], message["day"], message.get("hours")) == expected

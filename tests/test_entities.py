@@ -98,3 +98,18 @@ def test_entity_spans_point_into_the_text(entities: KnowledgeEntities) -> None:
     text = "Onko Oodissa auki?"
     [entity] = [e for e in entities.extract(text) if e["entity"] == "service_point"]
     assert text[entity["start"] : entity["end"]] == "Oodissa"
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("onko Oodi auki jouluaattona", "holiday:christmas_eve"),
+        ("har biblioteket öppet på julafton", "holiday:christmas_eve"),
+        ("is the library open on Christmas Eve", "holiday:christmas_eve"),
+        ("aukeeko kirjasto juhannuksena", "holiday:midsummer_eve"),
+        ("onko auki juhannuspäivänä", "holiday:midsummer_day"),
+        ("open on new year's eve?", "holiday:new_years_eve"),
+    ],
+)
+def test_holidays_are_days(entities: KnowledgeEntities, text: str, day: str) -> None:
+    assert found(entities, text, "day") == [day]
