@@ -15,8 +15,8 @@ from rasa_sdk.types import DomainDict
 from actions.answers import utter_faq
 from actions.tracker_utils import entity_values, language_of
 from bot import clock
-from bot.i18n import pick
 from bot.holidays import holiday_on
+from bot.i18n import pick
 from bot.knowledge import HOLIDAY_DAY_PREFIX, Calendar, load_calendar
 from bot.opening_hours import WEEKDAYS, DayHours, status_at
 from bot.service_points import load_service_points

@@ -208,6 +208,8 @@ async def test_hours_on_a_named_holiday(
 ) -> None:
     action = ActionOpeningHours(now=fixed("2026-12-20T12:00:00"))  # Sunday
     [message], _ = await run(
-        action, tracker(intent="faq_opening_hours", entities=sp("oodi", day=text_day), slots={"language": lang}), domain_dict
+        action,
+        tracker(intent="faq_opening_hours", entities=sp("oodi", day=text_day), slots={"language": lang}),
+        domain_dict,
     )
     assert (message["response"], message["day"], message.get("hours")) == expected
