@@ -142,11 +142,20 @@ async def test_clarify_offers_two_topics_then_a_person(tracker: TrackerFactory, 
 
 
 async def test_unsure_emergency_is_answered_not_asked(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
-    ranking = [("nlu_fallback", 0.6), ("faq_health_station", 0.4), ("faq_emergency", 0.35)]
+    ranking = [("nlu_fallback", 0.6), ("faq_emergency", 0.4), ("faq_health_station", 0.35)]
     [message], _ = await run(
         ActionClarify(), tracker(intent="nlu_fallback", ranking=ranking, slots={"fallback_count": 2.0}), domain_dict
     )
     assert message["answer"] == load_faq()["emergency"].answer["fi"]
+
+
+async def test_flat_ranking_with_emergency_second_is_a_question(
+    tracker: TrackerFactory, domain_dict: dict[str, Any]
+) -> None:
+    ranking = [("nlu_fallback", 0.6), ("faq_health_station", 0.2), ("faq_emergency", 0.19), ("greet", 0.1)]
+    [message], _ = await run(ActionClarify(), tracker(intent="nlu_fallback", ranking=ranking), domain_dict)
+    assert message["response"] == "utter_clarify"
+    assert [b["payload"] for b in message["buttons"]] == ["/faq_health_station", "/faq_emergency"]
 
 
 async def test_slot_mappings_follow_language_and_count_fallbacks(
