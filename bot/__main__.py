@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "chat":
             from bot.terminal_chat import chat
 
-            chat(settings.rasa_url, _language_hint(args.lang))
+            chat(settings.rasa_url, settings.rasa_token, _language_hint(args.lang))
             return 0
         from bot.supervisor import Stack
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                     stack.check_alive()
             from bot.terminal_chat import chat
 
-            chat(settings.rasa_url, _language_hint(args.lang))
+            chat(settings.rasa_url, settings.rasa_token, _language_hint(args.lang))
         return 0
     except KeyboardInterrupt:
         return 0

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Callable
 
 from bot.errors import ServiceStartError
-from bot.paths import ENDPOINTS_FILE, PROJECT_ROOT
+from bot.paths import CREDENTIALS_FILE, ENDPOINTS_FILE, PROJECT_ROOT
 from bot.settings import Settings
 from bot.training import rasa_env, require_model
 
@@ -195,6 +195,7 @@ class Stack(AbstractContextManager["Stack"]):
             REDIS_DB=str(redis.db),
             REDIS_PASSWORD=redis.password or "",
             ACTION_SERVER_URL=self.settings.actions_url,
+            CITYBOT_RASA_TOKEN=self.settings.rasa_token,
         )
         env.update(self.extra_env)
         self.progress("[2/3] Action server ...")
@@ -227,6 +228,8 @@ class Stack(AbstractContextManager["Stack"]):
                 str(model),
                 "--endpoints",
                 str(ENDPOINTS_FILE),
+                "--credentials",
+                str(CREDENTIALS_FILE),
             ],
             env,
         )

@@ -1,4 +1,4 @@
-"""A terminal chat with the bot, over Rasa's REST channel on loopback.
+"""A terminal chat with the bot, over our token-protected Rasa channel on loopback.
 
 Buttons are shown numbered; type the number to press one. ``/quit`` (or Ctrl-D) ends the chat.
 """
@@ -13,20 +13,22 @@ import uuid
 from typing import Any, TextIO
 
 
-def send(rasa_url: str, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-    """Send one message to Rasa's REST channel and return the bot's replies."""
-    body = json.dumps({"sender": sender, "message": text, "metadata": metadata}).encode()
+def send(rasa_url: str, token: str, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send one message to the bot (``bot.rasa_channel``) and return its replies."""
+    body = json.dumps({"sender": sender, "message": text, "channel": "terminal", "metadata": metadata}).encode()
     request = urllib.request.Request(
-        f"{rasa_url}/webhooks/rest/webhook",
+        f"{rasa_url}/webhooks/citybot/webhook",
         data=body,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         replies = json.loads(response.read())
     return replies if isinstance(replies, list) else []
 
 
-def chat(rasa_url: str, language_hint: str | None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+def chat(
+    rasa_url: str, token: str, language_hint: str | None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> None:
     """Run the chat loop until /quit or end of input."""
     sender = f"terminal:{uuid.uuid4().hex[:12]}"
     buttons: list[dict[str, Any]] = []
@@ -45,7 +47,7 @@ def chat(rasa_url: str, language_hint: str | None, stdin: TextIO = sys.stdin, st
         if text.isdigit() and 1 <= int(text) <= len(buttons):
             text = str(buttons[int(text) - 1]["payload"])
         try:
-            replies = send(rasa_url, sender, text, metadata)
+            replies = send(rasa_url, token, sender, text, metadata)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             stdout.write(f"(the bot did not answer: {exc})\n")
             continue

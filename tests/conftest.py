@@ -44,16 +44,18 @@ def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 class RestChat:
-    """A citizen talking to the stack's Rasa REST channel."""
+    """A citizen talking to the stack's token-protected Rasa channel."""
 
     def __init__(self, stack: Stack, sender: str) -> None:
-        self.url = f"{stack.settings.rasa_url}/webhooks/rest/webhook"
+        self.url = f"{stack.settings.rasa_url}/webhooks/citybot/webhook"
+        self.token = stack.settings.rasa_token
         self.sender = sender
 
     def say(self, text: str, **metadata: Any) -> list[dict[str, Any]]:
         """Send ``text`` and return the bot's replies."""
         body = json.dumps({"sender": self.sender, "message": text, "metadata": metadata}).encode()
-        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
+        request = urllib.request.Request(self.url, data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=60) as response:
             return list(json.loads(response.read()))
 

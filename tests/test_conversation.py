@@ -112,3 +112,49 @@ def test_conversation_is_stored_in_redis(stack: Stack, chat: Chat) -> None:
         assert client.exists(f"citybot:tracker:{c.sender}") == 1
     finally:
         client.close()
+
+
+def _post(stack: Stack, body: bytes, token: str | None) -> tuple[int, Any]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{stack.settings.rasa_url}/webhooks/citybot/webhook", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", ""])
+def test_bot_channel_refuses_a_missing_or_wrong_token(stack: Stack, token: str | None) -> None:
+    status, body = _post(stack, b'{"sender": "x", "message": "hei"}', token)
+    assert status == 401 and body == {"error": "missing or wrong token"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"sender": "x"}',
+        b'{"sender": "", "message": "hei"}',
+        b'{"sender": "x", "message": "' + b"a" * 5000 + b'"}',
+    ],
+)
+def test_bot_channel_rejects_bad_bodies_clearly(stack: Stack, body: bytes) -> None:
+    status, reply = _post(stack, body, stack.settings.rasa_token)
+    assert status == 400 and reply["error"]
+
+
+def test_rasa_http_api_needs_the_token(stack: Stack) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"{stack.settings.rasa_url}/status", timeout=10)
+    assert error.value.code == 401
