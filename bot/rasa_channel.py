@@ -7,7 +7,10 @@ bot even among processes on the same machine. Rasa loads it from ``credentials.y
     POST /webhooks/citybot/webhook
     Authorization: Bearer <CITYBOT_RASA_TOKEN>
     {"sender": "webchat:abc", "message": "hei", "channel": "webchat", "metadata": {...}}
-    → [{"recipient_id", "text", "buttons", "custom", ...}, ...]
+    → {"replies": [{"recipient_id", "text", "buttons", "custom", ...}, ...], "language": "fi"}
+
+``language`` is the conversation's language slot after the message, so that channels can mark
+each reply with its language (the web chat's ``lang`` attributes) without a second request.
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 4096
+
+
+async def _language(request: Request, sender: str) -> str | None:
+    """The conversation's ``language`` slot, read from the tracker store."""
+    agent = getattr(request.app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return None
+    tracker = await agent.tracker_store.retrieve(sender)
+    value = tracker.get_slot("language") if tracker else None
+    return value if isinstance(value, str) else None
 
 
 class CitybotInput(InputChannel):
@@ -75,6 +88,7 @@ class CitybotInput(InputChannel):
             channel = body.get("channel") if isinstance(body.get("channel"), str) else self.name()
             collector = CollectingOutputChannel()
             await on_new_message(UserMessage(text, collector, sender, input_channel=channel, metadata=metadata))
-            return response.json(collector.messages)
+            language = await _language(request, sender)
+            return response.json({"replies": collector.messages, "language": language})
 
         return hook

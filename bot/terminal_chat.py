@@ -22,7 +22,8 @@ def send(rasa_url: str, token: str, sender: str, text: str, metadata: dict[str, 
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
-        replies = json.loads(response.read())
+        body = json.loads(response.read())
+    replies = body.get("replies") if isinstance(body, dict) else None
     return replies if isinstance(replies, list) else []
 
 

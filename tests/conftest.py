@@ -50,6 +50,7 @@ class RestChat:
         self.url = f"{stack.settings.rasa_url}/webhooks/citybot/webhook"
         self.token = stack.settings.rasa_token
         self.sender = sender
+        self.language: str | None = None
 
     def say(self, text: str, **metadata: Any) -> list[dict[str, Any]]:
         """Send ``text`` and return the bot's replies."""
@@ -57,7 +58,9 @@ class RestChat:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
         request = urllib.request.Request(self.url, data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=60) as response:
-            return list(json.loads(response.read()))
+            body = json.loads(response.read())
+        self.language = body["language"]
+        return list(body["replies"])
 
 
 @pytest.fixture

@@ -53,8 +53,10 @@ def test_language_follows_the_citizen_and_survives_short_messages(chat: Chat) ->
     # ...and "kiitos"/"ok" do not flip it back.
     assert texts(c.say("kiitos"))[0].startswith("Varsågod")
     assert texts(c.say("ok"))[0] != ""
+    assert c.language == "sv"
     # An explicit request switches and sticks.
     assert texts(c.say("in English please")) == ["OK, let's continue in English."]
+    assert c.language == "en"
     assert texts(c.say("moi"))[0].startswith(GREETINGS["en"])
 
 
