@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:   make run   and   make test
 VENV ?= .venv
 PY := $(VENV)/bin/python
-CODE := bot actions nlu/components bench
+CODE := bot actions channels nlu/components bench
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 

@@ -8,6 +8,11 @@
 | ``CITYBOT_ACTIONS_PORT`` | 5055 | action server, bound to 127.0.0.1 only |
 | ``CITYBOT_REDIS_PORT`` | 6389 | port of the embedded Redis |
 | ``CITYBOT_RASA_TOKEN`` | generated once into the data dir | token for Rasa's HTTP API |
+| ``CITYBOT_GATEWAY_HOST`` | 127.0.0.1 | where the gateway listens (0.0.0.0 behind a proxy) |
+| ``CITYBOT_GATEWAY_PORT`` | 8080 | the gateway: web chat, health, later Telegram and console |
+| ``CITYBOT_MAX_MESSAGE_CHARS`` | 2000 | longest citizen message accepted |
+| ``CITYBOT_MAX_MESSAGES_PER_MINUTE`` | 30 | per web chat connection; more is refused |
+| ``CITYBOT_WEBCHAT_ORIGINS`` | none: same origin only | comma-separated origins of pages embedding the widget |
 """
 
 from __future__ import annotations
@@ -58,6 +63,13 @@ def _port(name: str, default: int) -> int:
     return port
 
 
+def _positive(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the processes of the service need to find each other."""
@@ -67,6 +79,11 @@ class Settings:
     rasa_port: int
     actions_port: int
     rasa_token: str
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    max_message_chars: int = 2000
+    max_messages_per_minute: int = 30
+    webchat_origins: tuple[str, ...] = ()
 
     @property
     def rasa_url(self) -> str:
@@ -105,4 +122,9 @@ def load_settings() -> Settings:
         rasa_port=_port("CITYBOT_RASA_PORT", 5005),
         actions_port=_port("CITYBOT_ACTIONS_PORT", 5055),
         rasa_token=_token(data_dir),
+        gateway_host=os.environ.get("CITYBOT_GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=_port("CITYBOT_GATEWAY_PORT", 8080),
+        max_message_chars=_positive("CITYBOT_MAX_MESSAGE_CHARS", 2000),
+        max_messages_per_minute=_positive("CITYBOT_MAX_MESSAGES_PER_MINUTE", 30),
+        webchat_origins=tuple(o.strip() for o in os.environ.get("CITYBOT_WEBCHAT_ORIGINS", "").split(",") if o.strip()),
     )

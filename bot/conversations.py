@@ -1,0 +1,47 @@
+"""Conversation records and message de-duplication, in Redis.
+
+Keys (prefix ``citybot:``):
+- ``conv:<conversation id>``: hash with channel, language, mode (``bot``/``agent``), first/last seen;
+- ``seen:<channel>:<message id>``: set once per delivered message, expires after a day.
+"""
+
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+
+PREFIX = "citybot:"
+DEDUPE_SECONDS = 24 * 3600
+
+
+class Conversations:
+    """Shared conversation state; any gateway process may read and write it."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def first_delivery(self, channel: str, message_id: str) -> bool:
+        """True the first time a (channel, message id) is seen; False for a repeat delivery."""
+        key = f"{PREFIX}seen:{channel}:{message_id}"
+        return bool(await self._redis.set(key, "1", nx=True, ex=DEDUPE_SECONDS))
+
+    async def touch(self, conversation_id: str, channel: str, language: str | None) -> None:
+        """Record activity (and the latest language) of a conversation."""
+        key = f"{PREFIX}conv:{conversation_id}"
+        now = str(time.time())
+        mapping = {"channel": channel, "last_seen": now}
+        if language:
+            mapping["language"] = language
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "first_seen", now)
+            pipe.hsetnx(key, "mode", "bot")
+            pipe.hset(key, mapping=mapping)
+            await pipe.execute()
+
+    async def get(self, conversation_id: str) -> dict[str, str]:
+        """The conversation's record (empty when unknown)."""
+        raw = await self._redis.hgetall(f"{PREFIX}conv:{conversation_id}")
+        return {
+            k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v for k, v in raw.items()
+        }

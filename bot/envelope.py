@@ -1,0 +1,64 @@
+"""The common message envelope every channel translates to and from."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One citizen message, whatever channel it came from."""
+
+    channel: str  # "webchat", "telegram"
+    user_id: str  # the channel's id for the citizen (web chat session id, Telegram chat id)
+    message_id: str  # unique per channel, for de-duplication
+    text: str  # what they wrote, or a button payload ("/faq_library")
+    language_hint: str | None = None  # the channel's guess (browser, Telegram language_code)
+    language_choice: str | None = None  # an explicit pick (widget switch, /language)
+    citizen_id: str | None = None  # set once the conversation is linked to a citizen
+    timestamp: float = field(default_factory=time.time)
+
+    @property
+    def conversation_id(self) -> str:
+        """``<channel>:<channel user id>``, the id of the conversation everywhere."""
+        return f"{self.channel}:{self.user_id}"
+
+    def metadata(self) -> dict[str, Any]:
+        """What the bot gets as message metadata."""
+        data: dict[str, Any] = {"channel": self.channel, "message_id": self.message_id}
+        if self.language_hint:
+            data["language_hint"] = self.language_hint
+        if self.language_choice:
+            data["language_choice"] = self.language_choice
+        return data
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply: what the citizen sees, and what is sent when it is pressed."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One reply to the citizen; channels render buttons and links their own way."""
+
+    text: str = ""
+    buttons: tuple[Button, ...] = ()
+    links: tuple[str, ...] = ()
+    language: str | None = None
+    control: str | None = None  # e.g. "handoff_started"; rendered by channels that show it
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able form (for logs of the conversation, and for tests)."""
+        return {
+            "text": self.text,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+            "links": list(self.links),
+            "language": self.language,
+            "control": self.control,
+        }

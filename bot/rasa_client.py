@@ -1,0 +1,70 @@
+"""The gateway's client for the bot (``bot.rasa_channel`` on Rasa's loopback port)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import aiohttp
+
+from bot.envelope import Button, Inbound, Outbound
+from bot.errors import CitybotError
+
+logger = logging.getLogger(__name__)
+_URL = re.compile(r"https?://[^\s<>\"')]+")
+
+
+class BotUnavailableError(CitybotError):
+    """Rasa did not answer, or answered with an error."""
+
+
+def to_outbound(reply: dict[str, Any], language: str | None) -> Outbound:
+    """Turn one Rasa reply into our envelope, pulling the links out of the text."""
+    text = str(reply.get("text") or "")
+    buttons = tuple(
+        Button(str(b.get("title", "")), str(b.get("payload", "")))
+        for b in reply.get("buttons") or []
+        if isinstance(b, dict)
+    )
+    links = tuple(dict.fromkeys(_URL.findall(text)))
+    return Outbound(text=text, buttons=buttons, links=links, language=language)
+
+
+class RasaClient:
+    """Sends a citizen's message to the bot and returns its replies."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str, timeout: float = 30.0) -> None:
+        self._session = session
+        self._url = f"{base_url}/webhooks/citybot/webhook"
+        self._health = f"{base_url}/webhooks/citybot/"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def send(self, message: Inbound) -> list[Outbound]:
+        """Run one message through the bot; raise BotUnavailableError if it cannot answer."""
+        body = {
+            "sender": message.conversation_id,
+            "message": message.text,
+            "channel": message.channel,
+            "metadata": message.metadata(),
+        }
+        try:
+            async with self._session.post(
+                self._url, json=body, headers=self._headers, timeout=self._timeout
+            ) as response:
+                if response.status != 200:
+                    raise BotUnavailableError(f"bot answered HTTP {response.status}")
+                data = await response.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
+        language = data.get("language") if isinstance(data.get("language"), str) else None
+        return [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
+
+    async def healthy(self) -> bool:
+        """True when the bot's channel answers."""
+        try:
+            async with self._session.get(self._health, timeout=aiohttp.ClientTimeout(total=3)) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False

@@ -1,0 +1,21 @@
+"""Run the gateway: ``python -m channels`` (started by ``python -m bot run``)."""
+
+import logging
+
+from aiohttp import web
+
+from bot.gateway import create_app
+from bot.settings import load_settings
+from channels.webchat import setup_webchat
+
+
+def main() -> None:
+    """Serve the gateway with every channel on the configured host and port."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    app = create_app(settings, [setup_webchat])
+    web.run_app(app, host=settings.gateway_host, port=settings.gateway_port, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The socket.io side of the web chat.
+
+Events (as Rasa's socket.io channel): the client sends ``session_request`` ``{session_id}`` and
+gets ``session_confirm`` with the session id to keep; it sends ``user_uttered``
+``{message, session_id, customData}`` and gets one ``bot_uttered`` per reply:
+``{text, quick_replies: [{content_type, title, payload}], lang}``. Bad input gets a
+``chat_error`` ``{code, message}`` event and changes nothing; other conversations are unaffected.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from bot.envelope import Inbound, Outbound
+from bot.errors import CitybotError
+from bot.i18n import normalise_language
+from bot.rasa_client import BotUnavailableError
+from bot.typedefs import ROUTER, SETTINGS
+
+logger = logging.getLogger(__name__)
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+WEBCHAT_SIO = web.AppKey("webchat_sio", socketio.AsyncServer)
+
+
+class WebchatError(CitybotError):
+    """A web chat client sent something we refuse; ``code`` is for the widget's own text."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def bot_uttered(reply: Outbound) -> dict[str, Any]:
+    """A reply in the shape rasa-webchat renders, with its language for our widget."""
+    event: dict[str, Any] = {"text": reply.text}
+    if reply.buttons:
+        event["quick_replies"] = [
+            {"content_type": "text", "title": b.title, "payload": b.payload} for b in reply.buttons
+        ]
+    if reply.links:
+        event["links"] = list(reply.links)
+    if reply.language:
+        event["lang"] = reply.language
+    return event
+
+
+class _RateLimit:
+    """At most ``limit`` messages in any 60-second window."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._times: deque[float] = deque()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        while self._times and now - self._times[0] > 60:
+            self._times.popleft()
+        if len(self._times) >= self._limit:
+            return False
+        self._times.append(now)
+        return True
+
+
+def _parse_message(data: Any, session_id: str | None, max_chars: int) -> tuple[str, str, dict[str, Any]]:
+    if not isinstance(data, dict):
+        raise WebchatError("malformed", "user_uttered needs an object")
+    text = data.get("message")
+    if not isinstance(text, str) or not text.strip():
+        raise WebchatError("empty", "message must be non-empty text")
+    if len(text) > max_chars:
+        raise WebchatError("too_long", f"message is longer than {max_chars} characters")
+    sid_in_message = data.get("session_id")
+    if sid_in_message is not None and sid_in_message != session_id:
+        raise WebchatError("no_session", "session_id does not match this connection's session")
+    if session_id is None:
+        raise WebchatError("no_session", "send session_request first")
+    custom = data.get("customData") or {}
+    if not isinstance(custom, dict):
+        raise WebchatError("malformed", "customData must be an object")
+    return session_id, text.strip(), custom
+
+
+def setup_webchat(app: web.Application) -> None:
+    """Attach the socket.io server to the gateway application."""
+    settings = app[SETTINGS]
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=settings.webchat_origins or None,
+        max_http_buffer_size=max(16 * 1024, settings.max_message_chars * 8),
+        logger=False,
+        engineio_logger=False,
+    )
+    app[WEBCHAT_SIO] = sio
+    sio.attach(app, socketio_path="socket.io")
+
+    async def fail(sid: str, error: WebchatError) -> None:
+        logger.info("web chat %s refused: %s", error.code, error)
+        await sio.emit("chat_error", {"code": error.code, "message": str(error)}, to=sid)
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await sio.save_session(sid, {"session_id": None, "limit": _RateLimit(settings.max_messages_per_minute)})
+
+    @sio.event
+    async def session_request(sid: str, data: Any = None) -> None:
+        wanted = data.get("session_id") if isinstance(data, dict) else None
+        session_id = wanted if isinstance(wanted, str) and SESSION_ID.match(wanted) else uuid.uuid4().hex
+        async with sio.session(sid) as session:
+            session["session_id"] = session_id
+        await sio.enter_room(sid, session_id)
+        await sio.emit("session_confirm", session_id, to=sid)
+
+    @sio.event
+    async def user_uttered(sid: str, data: Any = None) -> None:
+        session = await sio.get_session(sid)
+        try:
+            session_id, text, custom = _parse_message(data, session.get("session_id"), settings.max_message_chars)
+            if not session["limit"].allow():
+                raise WebchatError("rate_limited", "too many messages; wait a moment")
+        except WebchatError as error:
+            await fail(sid, error)
+            return
+        message_id = data.get("message_id") if isinstance(data.get("message_id"), str) else uuid.uuid4().hex
+        message = Inbound(
+            channel="webchat",
+            user_id=session_id,
+            message_id=message_id[:80],
+            text=text,
+            language_hint=normalise_language(custom.get("language")),
+            language_choice=normalise_language(custom.get("language_choice")),
+        )
+        try:
+            replies = await app[ROUTER].handle(message)
+        except BotUnavailableError as error:
+            logger.warning("bot unavailable for a web chat message: %s", error)
+            await fail(sid, WebchatError("unavailable", "the bot is not available right now"))
+            return
+        for reply in replies:
+            await sio.emit("bot_uttered", bot_uttered(reply), room=session_id)

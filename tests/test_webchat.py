@@ -1,0 +1,182 @@
+"""The web chat's socket.io server against the real bot: protocol, resume, bad input, health."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.gateway import create_app
+from bot.settings import RedisAddress
+from bot.supervisor import Stack, free_port
+from channels.webchat import setup_webchat
+
+pytestmark = pytest.mark.integration
+ServerFactory = Callable[..., Awaitable[TestServer]]
+
+
+class Citizen:
+    """A socket.io client that collects what the server emits."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        for name in ("session_confirm", "bot_uttered", "chat_error"):
+            self.client.on(name, self._collector(name))
+
+    def _collector(self, name: str) -> Callable[[Any], Awaitable[None]]:
+        async def collect(data: Any = None) -> None:
+            await self.events.put((name, data))
+
+        return collect
+
+    async def next(self, timeout: float = 30) -> tuple[str, Any]:
+        return await asyncio.wait_for(self.events.get(), timeout)
+
+    async def start(self, url: str, session_id: str | None = None) -> str:
+        await self.client.connect(url, transports=["websocket"], socketio_path="socket.io")
+        await self.client.emit("session_request", {"session_id": session_id})
+        name, confirmed = await self.next()
+        assert name == "session_confirm"
+        return str(confirmed)
+
+
+@pytest.fixture
+async def gateway(stack: Stack, aiohttp_server: ServerFactory) -> AsyncIterator[str]:
+    settings = dataclasses.replace(stack.settings, max_messages_per_minute=6, max_message_chars=200)
+    server = await aiohttp_server(create_app(settings, [setup_webchat]))
+    yield f"http://127.0.0.1:{server.port}"
+
+
+@pytest.fixture
+async def citizen() -> AsyncIterator[Citizen]:
+    person = Citizen()
+    yield person
+    if person.client.connected:
+        await person.client.disconnect()
+
+
+async def test_session_and_message_round_trip(gateway: str, citizen: Citizen) -> None:
+    session_id = await citizen.start(gateway)
+    assert len(session_id) == 32
+    await citizen.client.emit(
+        "user_uttered", {"message": "hej", "session_id": session_id, "customData": {"language": "sv"}}
+    )
+    name, reply = await citizen.next()
+    assert name == "bot_uttered"
+    assert reply["text"].startswith("Hej! Jag är") and reply["lang"] == "sv"
+
+
+async def test_buttons_are_quick_replies_and_links_are_listed(gateway: str, citizen: Citizen) -> None:
+    session_id = await citizen.start(gateway)
+    await citizen.client.emit("user_uttered", {"message": "what can you do?", "session_id": session_id})
+    _, reply = await citizen.next()
+    assert reply["quick_replies"][0] == {"content_type": "text", "title": "Library card", "payload": "/faq_library"}
+    await citizen.client.emit("user_uttered", {"message": "/faq_library", "session_id": session_id})
+    _, answer = await citizen.next()
+    assert answer["links"] == ["https://helmet.finna.fi/?lng=en-gb"] or answer["links"][0].startswith("https://")
+
+
+async def test_a_reload_resumes_the_same_conversation(gateway: str) -> None:
+    first = Citizen()
+    session_id = await first.start(gateway)
+    await first.client.emit("user_uttered", {"message": "in English please", "session_id": session_id})
+    await first.next()
+    await first.client.disconnect()
+    second = Citizen()
+    try:
+        assert await second.start(gateway, session_id) == session_id
+        await second.client.emit("user_uttered", {"message": "moi", "session_id": session_id})
+        _, reply = await second.next()
+        assert reply["lang"] == "en"  # the explicit choice made before the reload still holds
+    finally:
+        await second.client.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ("just a string", "malformed"),
+        ({"message": ""}, "empty"),
+        ({"message": "x" * 201}, "too_long"),
+        ({"message": "hei", "customData": "nope"}, "malformed"),
+        ({"message": "hei", "session_id": "someone-elses-session"}, "no_session"),
+    ],
+)
+async def test_bad_input_gets_a_clear_error_and_the_chat_goes_on(
+    gateway: str, citizen: Citizen, payload: Any, code: str
+) -> None:
+    session_id = await citizen.start(gateway)
+    await citizen.client.emit("user_uttered", payload)
+    name, error = await citizen.next()
+    assert (name, error["code"]) == ("chat_error", code)
+    await citizen.client.emit("user_uttered", {"message": "hello", "session_id": session_id})
+    name, reply = await citizen.next()
+    assert name == "bot_uttered" and reply["text"]
+
+
+async def test_message_before_session_is_refused(gateway: str, citizen: Citizen) -> None:
+    await citizen.client.connect(gateway, transports=["websocket"])
+    await citizen.client.emit("user_uttered", {"message": "hei"})
+    name, error = await citizen.next()
+    assert (name, error["code"]) == ("chat_error", "no_session")
+
+
+async def test_flood_is_limited_per_connection(gateway: str, citizen: Citizen) -> None:
+    session_id = await citizen.start(gateway)
+    for _ in range(7):
+        await citizen.client.emit("user_uttered", {"message": "hello", "session_id": session_id})
+    events = [await citizen.next() for _ in range(7)]
+    assert [name for name, _ in events].count("chat_error") == 1
+    assert [data["code"] for name, data in events if name == "chat_error"] == ["rate_limited"]
+    other = Citizen()  # another conversation is unaffected
+    try:
+        other_id = await other.start(gateway)
+        await other.client.emit("user_uttered", {"message": "hello", "session_id": other_id})
+        assert (await other.next())[0] == "bot_uttered"
+    finally:
+        await other.client.disconnect()
+
+
+async def test_repeated_message_id_is_answered_once(gateway: str, citizen: Citizen) -> None:
+    session_id = await citizen.start(gateway)
+    message = {"message": "hello", "session_id": session_id, "message_id": "m-1", "customData": {"language": "en"}}
+    await citizen.client.emit("user_uttered", message)
+    await citizen.client.emit("user_uttered", message)
+    await citizen.client.emit("user_uttered", {**message, "message_id": "m-2", "message": "thanks"})
+    replies = [await citizen.next() for _ in range(2)]
+    assert [r["text"][:5] for _, r in replies] == ["Hi! I", "You'r"]
+    with pytest.raises(asyncio.TimeoutError):
+        await citizen.next(timeout=1)
+
+
+async def test_healthz_ok(gateway: str) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(f"{gateway}/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ok", "checks": {"redis": "ok", "bot": "ok"}}
+
+
+async def test_healthz_503_when_redis_is_down(stack: Stack, aiohttp_server: ServerFactory) -> None:
+    import aiohttp
+
+    settings = dataclasses.replace(stack.settings, redis=RedisAddress("127.0.0.1", free_port()))
+    server = await aiohttp_server(create_app(settings, [setup_webchat]))
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{server.port}/healthz") as response:
+        assert response.status == 503
+        body = await response.json()
+    assert body["status"] == "degraded" and body["checks"]["redis"].startswith("down")
+    assert body["checks"]["bot"] == "ok"
+
+
+def test_app_factory_connects_nothing_at_creation(stack: Stack) -> None:
+    settings = dataclasses.replace(stack.settings, redis=RedisAddress("127.0.0.1", free_port()))
+    app = create_app(settings, [setup_webchat])
+    assert isinstance(app, web.Application)  # no Redis is listening there, and nothing failed
