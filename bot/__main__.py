@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         with Stack(settings) as stack:
             print(f"\nThe service is ready ({time.monotonic() - started:.0f} s).", flush=True)
+            gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
+            print(f"  Web chat:  {gateway}/", flush=True)
+            print(f"  Health:    {gateway}/healthz", flush=True)
             print(f"  Rasa HTTP API (loopback only): {settings.rasa_url}", flush=True)
             print(f"  Logs: {settings.data_dir / 'logs'}", flush=True)
             if args.no_chat or not sys.stdin.isatty():

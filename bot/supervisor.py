@@ -97,6 +97,7 @@ class Stack(AbstractContextManager["Stack"]):
     settings: Settings
     model: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    gateway: bool = True
     progress: Callable[[str], None] = lambda line: print(line, flush=True)
     processes: list[Managed] = field(default_factory=list)
 
@@ -156,7 +157,7 @@ class Stack(AbstractContextManager["Stack"]):
         """Start every process and wait until each answers; raise ServiceStartError if not."""
         model = self.model or require_model()
         redis = self.settings.redis
-        self.progress("[1/3] Redis ...")
+        self.progress("[1/4] Redis ...")
         if redis.embedded:
             data = self.settings.data_dir / "redis"
             data.mkdir(parents=True, exist_ok=True)
@@ -198,7 +199,7 @@ class Stack(AbstractContextManager["Stack"]):
             CITYBOT_RASA_TOKEN=self.settings.rasa_token,
         )
         env.update(self.extra_env)
-        self.progress("[2/3] Action server ...")
+        self.progress("[2/4] Action server ...")
         actions_env = dict(env, SANIC_HOST="127.0.0.1")  # rasa-sdk binds 0.0.0.0 otherwise
         actions = self._spawn(
             "actions",
@@ -209,7 +210,7 @@ class Stack(AbstractContextManager["Stack"]):
         took = self._wait(actions, lambda: _http_ok(health), 120)
         self.progress(f"      ready on 127.0.0.1:{self.settings.actions_port} ({took:.1f} s)")
 
-        self.progress(f"[3/3] Rasa server, loading {model.name} ...")
+        self.progress(f"[3/4] Rasa server, loading {model.name} ...")
         rasa = self._spawn(
             "rasa",
             [
@@ -236,6 +237,22 @@ class Stack(AbstractContextManager["Stack"]):
         status = f"{self.settings.rasa_url}/status?token={self.settings.rasa_token}"
         took = self._wait(rasa, lambda: _http_ok(status), 300)
         self.progress(f"      ready on 127.0.0.1:{self.settings.rasa_port} ({took:.1f} s)")
+
+        if not self.gateway:
+            return
+        self.progress("[4/4] Gateway (web chat, health) ...")
+        gateway_env = dict(env)
+        gateway_env.update(
+            CITYBOT_GATEWAY_HOST=self.settings.gateway_host,
+            CITYBOT_GATEWAY_PORT=str(self.settings.gateway_port),
+            CITYBOT_RASA_PORT=str(self.settings.rasa_port),
+            CITYBOT_DATA_DIR=str(self.settings.data_dir),
+            REDIS_URL=redis.url,
+        )
+        gateway = self._spawn("gateway", [sys.executable, "-m", "channels"], gateway_env)
+        health = f"http://127.0.0.1:{self.settings.gateway_port}/healthz"
+        took = self._wait(gateway, lambda: _http_ok(health), 60)
+        self.progress(f"      ready on {self.settings.gateway_host}:{self.settings.gateway_port} ({took:.1f} s)")
 
     # -- stopping -------------------------------------------------------------------------
 

@@ -39,3 +39,14 @@ if [ ! -f "$STAMP" ] || [ requirements/constraints.txt -nt "$STAMP" ] \
 else
   echo "==> Dependencies are up to date ($VENV)"
 fi
+
+# Browser tests drive Debian's Chromium with playwright (playwright's own browser download cannot
+# work here). Install it when missing and we may (root with apt-get); otherwise say what to do.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> Installing Debian's chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: chromium is not installed; browser tests will fail. Install it: sudo apt-get install chromium" >&2
+  fi
+fi

@@ -38,6 +38,7 @@ def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         rasa_port=free_port(),
         actions_port=free_port(),
         rasa_token="test-token-not-secret",
+        gateway_port=free_port(),
     )
     with Stack(settings, model=model_path, extra_env={"CITYBOT_FIXED_NOW": FIXED_NOW}) as running:
         yield running

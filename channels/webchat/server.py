@@ -14,6 +14,7 @@ import re
 import time
 import uuid
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import socketio
@@ -22,10 +23,13 @@ from aiohttp import web
 from bot.envelope import Inbound, Outbound
 from bot.errors import CitybotError
 from bot.i18n import normalise_language
+from bot.knowledge import read_yaml, trilingual
 from bot.rasa_client import BotUnavailableError
 from bot.typedefs import ROUTER, SETTINGS
 
 logger = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+STRINGS_FILE = Path(__file__).parent / "widget_strings.yml"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WEBCHAT_SIO = web.AppKey("webchat_sio", socketio.AsyncServer)
 
@@ -88,9 +92,30 @@ def _parse_message(data: Any, session_id: str | None, max_chars: int) -> tuple[s
     return session_id, text.strip(), custom
 
 
+def widget_strings() -> dict[str, dict[str, str]]:
+    """The widget's own texts, each checked to exist in fi, sv and en."""
+    data = read_yaml(STRINGS_FILE)
+    return {key: trilingual(value, f"{STRINGS_FILE}: {key}") for key, value in data.items()}
+
+
+def _static_routes(app: web.Application) -> None:
+    strings = widget_strings()
+
+    async def strings_json(_: web.Request) -> web.Response:
+        return web.json_response(strings, headers={"Cache-Control": "max-age=300"})
+
+    async def demo_page(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "index.html")
+
+    app.router.add_get("/", demo_page)
+    app.router.add_get("/webchat/strings.json", strings_json)
+    app.router.add_static("/webchat/", STATIC_DIR, follow_symlinks=False)
+
+
 def setup_webchat(app: web.Application) -> None:
-    """Attach the socket.io server to the gateway application."""
+    """Attach the socket.io server and the widget's files to the gateway application."""
     settings = app[SETTINGS]
+    _static_routes(app)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=settings.webchat_origins or None,

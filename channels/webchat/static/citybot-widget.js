@@ -1,0 +1,267 @@
+/*
+ * Citybot web chat widget: one <script> tag on a city page, no framework.
+ *
+ *   <script src="https://chat.example.fi/webchat/citybot-widget.js" data-lang="fi" defer></script>
+ *
+ * Speaks Rasa's socket.io protocol (session_request/session_confirm, user_uttered/bot_uttered).
+ * Accessibility (WCAG 2.1 AA): keyboard only, visible focus, new messages announced through an
+ * aria-live log, every message carries its own lang attribute, works at 320 px and 200% zoom.
+ * The session id is kept in localStorage so a reload resumes the same conversation; the
+ * transcript is kept in sessionStorage so the reloaded page shows it again.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var base = new URL(".", script.src).href; // .../webchat/
+  var origin = new URL(script.src).origin;
+  var LANGS = ["fi", "sv", "en"];
+  var AUTONYMS = { fi: "Suomi", sv: "Svenska", en: "English" };
+  var STORE_SESSION = "citybot.session";
+  var STORE_LANG = "citybot.lang";
+  var STORE_LOG = "citybot.transcript";
+
+  function pickLang(value) {
+    var code = String(value || "").slice(0, 2).toLowerCase();
+    return LANGS.indexOf(code) >= 0 ? code : null;
+  }
+
+  var state = {
+    lang: pickLang(localStorage.getItem(STORE_LANG)) || pickLang(script.dataset.lang) ||
+      pickLang(document.documentElement.lang) || pickLang(navigator.language) || "fi",
+    strings: null,
+    socket: null,
+    sessionId: localStorage.getItem(STORE_SESSION),
+    lastSent: "",
+    everConnected: false,
+    failures: 0,
+  };
+
+  function t(key) {
+    var entry = state.strings[key] || state.strings.error_other;
+    return entry[state.lang] || entry.fi;
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var s = el("script", { src: src });
+      s.onload = resolve;
+      s.onerror = reject;
+      document.head.appendChild(s);
+    });
+  }
+
+  var ui = {};
+
+  function build() {
+    document.head.appendChild(el("link", { rel: "stylesheet", href: base + "citybot-widget.css" }));
+    var root = el("div", { class: "cb-root" });
+    ui.launcher = el("button", { type: "button", class: "cb-launcher", "aria-expanded": "false", "aria-controls": "cb-panel" });
+    ui.panel = el("section", { id: "cb-panel", class: "cb-panel", hidden: "" });
+    var header = el("div", { class: "cb-header" });
+    ui.title = el("h2", { class: "cb-title", id: "cb-title" });
+    ui.panel.setAttribute("aria-labelledby", "cb-title");
+    ui.close = el("button", { type: "button", class: "cb-close" });
+    ui.langGroup = el("div", { class: "cb-langs", role: "group" });
+    LANGS.forEach(function (code) {
+      var b = el("button", { type: "button", class: "cb-lang", lang: code, "data-lang": code }, AUTONYMS[code]);
+      b.addEventListener("click", function () { chooseLanguage(code); });
+      ui.langGroup.appendChild(b);
+    });
+    header.appendChild(ui.title);
+    header.appendChild(ui.langGroup);
+    header.appendChild(ui.close);
+    ui.log = el("div", { class: "cb-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0" });
+    ui.status = el("p", { class: "cb-status", role: "status", "aria-live": "polite" });
+    ui.typing = el("p", { class: "cb-typing", hidden: "" });
+    var form = el("form", { class: "cb-form" });
+    ui.inputLabel = el("label", { for: "cb-input", class: "cb-visually-hidden" });
+    ui.input = el("textarea", { id: "cb-input", class: "cb-input", rows: "2", maxlength: "2000" });
+    ui.send = el("button", { type: "submit", class: "cb-send" });
+    form.appendChild(ui.inputLabel);
+    form.appendChild(ui.input);
+    form.appendChild(ui.send);
+    ui.panel.appendChild(header);
+    ui.panel.appendChild(ui.log);
+    ui.panel.appendChild(ui.typing);
+    ui.panel.appendChild(ui.status);
+    ui.panel.appendChild(form);
+    root.appendChild(ui.launcher);
+    root.appendChild(ui.panel);
+    document.body.appendChild(root);
+
+    ui.launcher.addEventListener("click", function () { setOpen(ui.panel.hidden); });
+    ui.close.addEventListener("click", function () { setOpen(false); });
+    ui.panel.addEventListener("keydown", function (event) { if (event.key === "Escape") setOpen(false); });
+    form.addEventListener("submit", function (event) { event.preventDefault(); sendText(ui.input.value); });
+    ui.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); sendText(ui.input.value); }
+    });
+    relabel();
+    restoreTranscript();
+  }
+
+  function relabel() {
+    ui.panel.setAttribute("lang", state.lang);
+    ui.launcher.setAttribute("lang", state.lang);
+    ui.launcher.textContent = t("open_chat");
+    ui.title.textContent = t("title");
+    ui.close.textContent = "×";
+    ui.close.setAttribute("aria-label", t("close_chat"));
+    ui.langGroup.setAttribute("aria-label", t("language_label"));
+    ui.log.setAttribute("aria-label", t("log_label"));
+    ui.inputLabel.textContent = t("input_label");
+    ui.send.textContent = t("send");
+    ui.typing.textContent = t("typing");
+    Array.prototype.forEach.call(ui.langGroup.children, function (b) {
+      b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
+    });
+  }
+
+  function setOpen(open) {
+    ui.panel.hidden = !open;
+    ui.launcher.setAttribute("aria-expanded", String(open));
+    if (open) {
+      connect();
+      ui.input.focus();
+    } else {
+      ui.launcher.focus();
+    }
+  }
+
+  function setStatus(key) {
+    ui.status.textContent = key ? t(key) : "";
+  }
+
+  function addMessage(who, text, lang, buttons, links, remember) {
+    var item = el("div", { class: "cb-msg cb-" + who, lang: lang || state.lang });
+    item.appendChild(el("span", { class: "cb-visually-hidden" }, t(who === "user" ? "you" : "bot") + ": "));
+    var body = el("p", { class: "cb-text" });
+    var parts = String(text || "").split(/(https?:\/\/[^\s<>"')]+)/);
+    parts.forEach(function (part, i) {
+      if (i % 2 === 1) {
+        body.appendChild(el("a", { href: part, target: "_blank", rel: "noopener" }, part));
+      } else {
+        body.appendChild(document.createTextNode(part));
+      }
+    });
+    item.appendChild(body);
+    if (buttons && buttons.length) {
+      var group = el("div", { class: "cb-replies", role: "group" });
+      buttons.forEach(function (button) {
+        var b = el("button", { type: "button", class: "cb-reply", lang: lang || state.lang }, button.title);
+        b.addEventListener("click", function () {
+          group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+          sendPayload(button.payload, button.title);
+        });
+        group.appendChild(b);
+      });
+      item.appendChild(group);
+    }
+    ui.log.appendChild(item);
+    ui.log.scrollTop = ui.log.scrollHeight;
+    if (remember !== false) {
+      var log = JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]");
+      log.push({ who: who, text: text, lang: lang || state.lang });
+      sessionStorage.setItem(STORE_LOG, JSON.stringify(log.slice(-100)));
+    }
+  }
+
+  function restoreTranscript() {
+    JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]").forEach(function (m) {
+      addMessage(m.who, m.text, m.lang, null, null, false);
+    });
+  }
+
+  function connect() {
+    if (state.socket) return;
+    setStatus("connecting");
+    state.socket = window.io(origin, { path: "/socket.io", transports: ["websocket"], reconnectionDelayMax: 5000 });
+    state.socket.on("connect", function () {
+      state.socket.emit("session_request", { session_id: state.sessionId });
+    });
+    state.socket.on("session_confirm", function (sessionId) {
+      state.sessionId = typeof sessionId === "string" ? sessionId : sessionId.session_id;
+      localStorage.setItem(STORE_SESSION, state.sessionId);
+      setStatus(state.everConnected && state.failures ? "reconnected" : null);
+      state.everConnected = true;
+      state.failures = 0;
+    });
+    state.socket.on("bot_uttered", function (reply) {
+      ui.typing.hidden = true;
+      if (reply.lang && pickLang(reply.lang) && reply.lang !== state.lang) {
+        state.lang = reply.lang;
+        localStorage.setItem(STORE_LANG, state.lang);
+        relabel();
+      }
+      addMessage("bot", reply.text, reply.lang, reply.quick_replies || reply.buttons, reply.links);
+    });
+    state.socket.on("chat_error", function (error) {
+      ui.typing.hidden = true;
+      var key = "error_" + (error && error.code);
+      setStatus(state.strings[key] ? key : "error_other");
+      if (error && (error.code === "unavailable" || error.code === "rate_limited") && !ui.input.value) {
+        ui.input.value = state.lastSent; // nothing the citizen wrote is lost
+      }
+    });
+    state.socket.on("disconnect", function () { setStatus("reconnecting"); });
+    state.socket.on("connect_error", function () {
+      state.failures += 1;
+      ui.typing.hidden = true;
+      setStatus(state.failures >= 3 ? "unreachable" : "reconnecting");
+    });
+  }
+
+  function emit(message, extra) {
+    if (!state.socket || !state.socket.connected || !state.sessionId) {
+      setStatus(state.failures >= 3 ? "unreachable" : "reconnecting");
+      return false;
+    }
+    var customData = { language: state.lang };
+    Object.keys(extra || {}).forEach(function (k) { customData[k] = extra[k]; });
+    state.socket.emit("user_uttered", { message: message, session_id: state.sessionId, customData: customData });
+    ui.typing.hidden = false;
+    return true;
+  }
+
+  function sendText(value) {
+    var text = String(value || "").trim();
+    if (!text) return;
+    if (emit(text)) {
+      state.lastSent = text;
+      addMessage("user", text, state.lang);
+      ui.input.value = "";
+      setStatus(null);
+    }
+  }
+
+  function sendPayload(payload, title) {
+    if (emit(payload)) addMessage("user", title, state.lang);
+  }
+
+  function chooseLanguage(code) {
+    state.lang = code;
+    localStorage.setItem(STORE_LANG, code);
+    relabel();
+    emit('/change_language{"language": "' + code + '"}', { language_choice: code });
+  }
+
+  Promise.all([
+    fetch(base + "strings.json").then(function (r) { return r.json(); }),
+    window.io ? Promise.resolve() : loadScript(base + "vendor/socket.io.min.js"),
+  ]).then(function (results) {
+    state.strings = results[0];
+    build();
+    if (script.dataset.open === "true") setOpen(true);
+  }).catch(function () {
+    var note = el("p", { class: "cb-offline", role: "status" },
+      "Chat ei ole käytettävissä / Chatten är inte tillgänglig / The chat is not available.");
+    document.body.appendChild(note);
+  });
+})();
