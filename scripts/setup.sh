@@ -50,3 +50,20 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "warning: chromium is not installed; browser tests will fail. Install it: sudo apt-get install chromium" >&2
   fi
 fi
+
+# The browser tests check that Rasa's own web chat widget (npm package rasa-webchat 1.x) works
+# with our server unchanged. Its lib/index.js is a self-contained bundle: take it from the
+# registry's package, without its 590 build dependencies.
+RASA_WEBCHAT_VERSION=1.0.1
+if [ ! -f "tests/browser/rasa-webchat/$RASA_WEBCHAT_VERSION/lib/index.js" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "==> Fetching rasa-webchat@$RASA_WEBCHAT_VERSION from the npm registry (browser tests)"
+    tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "rasa-webchat@$RASA_WEBCHAT_VERSION" >/dev/null && tar xzf rasa-webchat-*.tgz)
+    mkdir -p "tests/browser/rasa-webchat/$RASA_WEBCHAT_VERSION"
+    cp -r "$tmp/package/lib" "$tmp/package/LICENSE" "tests/browser/rasa-webchat/$RASA_WEBCHAT_VERSION/"
+    rm -rf "$tmp"
+  else
+    echo "warning: npm is missing; the rasa-webchat browser test will fail. Install Node.js and npm." >&2
+  fi
+fi

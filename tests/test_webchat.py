@@ -39,9 +39,9 @@ class Citizen:
     async def next(self, timeout: float = 30) -> tuple[str, Any]:
         return await asyncio.wait_for(self.events.get(), timeout)
 
-    async def start(self, url: str, session_id: str | None = None) -> str:
+    async def start(self, url: str, session_id: str | None = None, protocol: str | None = "citybot") -> str:
         await self.client.connect(url, transports=["websocket"], socketio_path="socket.io")
-        await self.client.emit("session_request", {"session_id": session_id})
+        await self.client.emit("session_request", {"session_id": session_id, "protocol": protocol})
         name, confirmed = await self.next()
         assert name == "session_confirm"
         return str(confirmed)
@@ -81,6 +81,16 @@ async def test_buttons_are_quick_replies_and_links_are_listed(gateway: str, citi
     await citizen.client.emit("user_uttered", {"message": "/faq_library", "session_id": session_id})
     _, answer = await citizen.next()
     assert answer["links"] == ["https://helmet.finna.fi/?lng=en-gb"] or answer["links"][0].startswith("https://")
+
+
+async def test_plain_rasa_clients_get_exactly_rasas_reply_shape(gateway: str, citizen: Citizen) -> None:
+    session_id = await citizen.start(gateway, protocol=None)
+    await citizen.client.emit("user_uttered", {"message": "what can you do?", "session_id": session_id})
+    _, with_buttons = await citizen.next()
+    assert set(with_buttons) == {"text", "quick_replies"}
+    await citizen.client.emit("user_uttered", {"message": "thanks", "session_id": session_id})
+    _, plain = await citizen.next()
+    assert set(plain) == {"text"}
 
 
 async def test_a_reload_resumes_the_same_conversation(gateway: str) -> None:

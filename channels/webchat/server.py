@@ -2,9 +2,11 @@
 
 Events (as Rasa's socket.io channel): the client sends ``session_request`` ``{session_id}`` and
 gets ``session_confirm`` with the session id to keep; it sends ``user_uttered``
-``{message, session_id, customData}`` and gets one ``bot_uttered`` per reply:
-``{text, quick_replies: [{content_type, title, payload}], lang}``. Bad input gets a
-``chat_error`` ``{code, message}`` event and changes nothing; other conversations are unaffected.
+``{message, session_id, customData}`` and gets one ``bot_uttered`` per reply, exactly as Rasa
+sends it: ``{text}`` or ``{text, quick_replies: [{content_type, title, payload}]}`` (rasa-webchat
+renders only messages with exactly these keys). A client that says ``{"protocol": "citybot"}`` in
+its ``session_request`` (our widget) also gets ``lang`` and ``links`` on each reply. Bad input gets
+a ``chat_error`` ``{code, message}`` event and changes nothing; other conversations are unaffected.
 """
 
 from __future__ import annotations
@@ -42,17 +44,17 @@ class WebchatError(CitybotError):
         self.code = code
 
 
-def bot_uttered(reply: Outbound) -> dict[str, Any]:
-    """A reply in the shape rasa-webchat renders, with its language for our widget."""
+def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
+    """A reply in the shape Rasa's socket.io channel sends; ``extended`` adds lang and links."""
     event: dict[str, Any] = {"text": reply.text}
     if reply.buttons:
         event["quick_replies"] = [
             {"content_type": "text", "title": b.title, "payload": b.payload} for b in reply.buttons
         ]
-    if reply.links:
+    if extended:
         event["links"] = list(reply.links)
-    if reply.language:
-        event["lang"] = reply.language
+        if reply.language:
+            event["lang"] = reply.language
     return event
 
 
@@ -140,6 +142,7 @@ def setup_webchat(app: web.Application) -> None:
         session_id = wanted if isinstance(wanted, str) and SESSION_ID.match(wanted) else uuid.uuid4().hex
         async with sio.session(sid) as session:
             session["session_id"] = session_id
+            session["extended"] = isinstance(data, dict) and data.get("protocol") == "citybot"
         await sio.enter_room(sid, session_id)
         await sio.emit("session_confirm", session_id, to=sid)
 
@@ -169,4 +172,4 @@ def setup_webchat(app: web.Application) -> None:
             await fail(sid, WebchatError("unavailable", "the bot is not available right now"))
             return
         for reply in replies:
-            await sio.emit("bot_uttered", bot_uttered(reply), room=session_id)
+            await sio.emit("bot_uttered", bot_uttered(reply, session.get("extended", False)), to=sid)

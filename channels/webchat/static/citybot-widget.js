@@ -184,7 +184,7 @@
     setStatus("connecting");
     state.socket = window.io(origin, { path: "/socket.io", transports: ["websocket"], reconnectionDelayMax: 5000 });
     state.socket.on("connect", function () {
-      state.socket.emit("session_request", { session_id: state.sessionId });
+      state.socket.emit("session_request", { session_id: state.sessionId, protocol: "citybot" });
     });
     state.socket.on("session_confirm", function (sessionId) {
       state.sessionId = typeof sessionId === "string" ? sessionId : sessionId.session_id;
