@@ -13,6 +13,9 @@
 | ``CITYBOT_MAX_MESSAGE_CHARS`` | 2000 | longest citizen message accepted |
 | ``CITYBOT_MAX_MESSAGES_PER_MINUTE`` | 30 | per web chat connection; more is refused |
 | ``CITYBOT_WEBCHAT_ORIGINS`` | none: same origin only | comma-separated origins of pages embedding the widget |
+| ``CITYBOT_TELEGRAM_TOKEN`` | unset: Telegram off | the bot's token from BotFather |
+| ``CITYBOT_TELEGRAM_SECRET`` | required with a token | secret Telegram sends in every webhook request |
+| ``CITYBOT_TELEGRAM_API_URL`` | https://api.telegram.org | Bot API server (a local fake in tests) |
 """
 
 from __future__ import annotations
@@ -84,6 +87,9 @@ class Settings:
     max_message_chars: int = 2000
     max_messages_per_minute: int = 30
     webchat_origins: tuple[str, ...] = ()
+    telegram_token: str = ""
+    telegram_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
 
     @property
     def rasa_url(self) -> str:
@@ -126,5 +132,8 @@ def load_settings() -> Settings:
         gateway_port=_port("CITYBOT_GATEWAY_PORT", 8080),
         max_message_chars=_positive("CITYBOT_MAX_MESSAGE_CHARS", 2000),
         max_messages_per_minute=_positive("CITYBOT_MAX_MESSAGES_PER_MINUTE", 30),
+        telegram_token=os.environ.get("CITYBOT_TELEGRAM_TOKEN", ""),
+        telegram_secret=os.environ.get("CITYBOT_TELEGRAM_SECRET", ""),
+        telegram_api_url=os.environ.get("CITYBOT_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
         webchat_origins=tuple(o.strip() for o in os.environ.get("CITYBOT_WEBCHAT_ORIGINS", "").split(",") if o.strip()),
     )

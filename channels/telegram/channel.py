@@ -1,0 +1,208 @@
+"""The Telegram channel: updates in, replies out, through the common envelope.
+
+Webhook mode runs inside the gateway: ``POST /telegram/webhook`` checks the secret token header
+(constant-time), parses the update and hands it to a python-telegram-bot ``Application`` built
+without an updater. Polling mode (``python -m channels.telegram``) is for development.
+
+- Quick replies become inline keyboards; Telegram allows 64 bytes of callback data, so the
+  payload is kept in Redis under a short key and the press is answered (``answerCallbackQuery``).
+- The citizen's ``language_code`` is the language hint.
+- Commands: ``/start [code]``, ``/help``, ``/language``, ``/human``, ``/stop``.
+- An update delivered twice (same ``update_id``) is processed once (the router de-duplicates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.envelope import Inbound, Outbound
+from bot.i18n import normalise_language, pick
+from bot.knowledge import read_yaml, trilingual
+from bot.rasa_client import BotUnavailableError
+from bot.router import Router
+from bot.settings import Settings
+from bot.typedefs import REDIS, ROUTER, SETTINGS
+
+logger = logging.getLogger(__name__)
+STRINGS_FILE = Path(__file__).parent / "strings.yml"
+BUTTON_SECONDS = 7 * 24 * 3600
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+COMMAND_PAYLOADS = {
+    "start": "/greet",
+    "help": "/help",
+    "language": "/change_language",
+    "human": "/request_human",
+    "stop": "/goodbye",
+}
+
+
+def channel_strings() -> dict[str, dict[str, str]]:
+    """The channel's own texts, each checked to exist in fi, sv and en."""
+    return {key: trilingual(value, f"{STRINGS_FILE}: {key}") for key, value in read_yaml(STRINGS_FILE).items()}
+
+
+class TelegramChannel:
+    """Connects a python-telegram-bot Application to the router."""
+
+    def __init__(self, application: Application, router: Router, redis: Redis, settings: Settings) -> None:
+        self.application = application
+        self._router = router
+        self._redis = redis
+        self._settings = settings
+        self._strings = channel_strings()
+        application.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._on_command))
+        application.add_handler(CallbackQueryHandler(self._on_button))
+        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
+        application.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, self._on_other))
+
+    # -- incoming ---------------------------------------------------------------------------
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        if len(message.text) > self._settings.max_message_chars:
+            await self._say(update, "too_long")
+            return
+        await self._route(update, message.text)
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        command = (message.text or "").split()[0].lstrip("/").split("@")[0].lower() if message else ""
+        payload = COMMAND_PAYLOADS.get(command)
+        if payload:
+            # /stop: the citizen does not want to continue; proactive messages check this flag.
+            if command == "stop" and update.effective_chat:
+                await self._redis.hset(f"citybot:conv:telegram:{update.effective_chat.id}", "stopped", "1")
+            await self._route(update, payload)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        stored = await self._redis.get(f"citybot:tgbutton:{query.data}") if query.data else None
+        if stored is None:
+            await self._say(update, "button_expired")
+            return
+        await self._route(update, stored.decode() if isinstance(stored, bytes) else str(stored))
+
+    async def _on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is not None:
+            await self._say(update, "not_text")
+
+    async def _route(self, update: Update, text: str) -> None:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None:
+            return
+        inbound = Inbound(
+            channel="telegram",
+            user_id=str(chat.id),
+            message_id=str(update.update_id),
+            text=text,
+            language_hint=normalise_language(user.language_code if user else None),
+        )
+        try:
+            replies = await self._router.handle(inbound)
+        except BotUnavailableError as error:
+            logger.warning("bot unavailable for a Telegram update: %s", error)
+            await self._say(update, "unavailable")
+            return
+        for reply in replies:
+            await self._send(chat.id, reply)
+
+    # -- outgoing ---------------------------------------------------------------------------
+
+    async def _button(self, payload: str) -> str:
+        key = hashlib.sha256(payload.encode()).hexdigest()[:24]
+        await self._redis.set(f"citybot:tgbutton:{key}", payload, ex=BUTTON_SECONDS)
+        return key
+
+    async def _send(self, chat_id: int, reply: Outbound) -> None:
+        markup = None
+        if reply.buttons:
+            rows = [[InlineKeyboardButton(b.title, callback_data=await self._button(b.payload))] for b in reply.buttons]
+            markup = InlineKeyboardMarkup(rows)
+        try:
+            await self.application.bot.send_message(chat_id, reply.text or "…", reply_markup=markup)
+        except TelegramError as error:
+            logger.warning("Telegram did not take a reply: %s", error.__class__.__name__)
+
+    async def _say(self, update: Update, key: str) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if chat is None:
+            return
+        language = normalise_language(user.language_code if user else None)
+        try:
+            await self.application.bot.send_message(chat.id, pick(self._strings[key], language))
+        except TelegramError as error:
+            logger.warning("Telegram did not take a notice: %s", error.__class__.__name__)
+
+    # -- webhook ----------------------------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """``POST /telegram/webhook``: check the secret, then process the update."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._settings.telegram_secret.encode()):
+            return web.json_response({"error": "wrong or missing secret token"}, status=403)
+        try:
+            data: Any = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.json_response({"error": "body must be a JSON Telegram update"}, status=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return web.json_response({"error": "body must be a JSON Telegram update"}, status=400)
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (KeyError, TypeError, ValueError):
+            return web.json_response({"error": "malformed Telegram update"}, status=400)
+        await self.application.process_update(update)
+        return web.json_response({"ok": True})
+
+
+TELEGRAM = web.AppKey("telegram", TelegramChannel)
+
+
+def build_application(settings: Settings, *, polling: bool = False) -> Application:
+    """A python-telegram-bot Application talking to ``settings.telegram_api_url``."""
+    builder = Application.builder().token(settings.telegram_token)
+    builder = builder.base_url(f"{settings.telegram_api_url}/bot").base_file_url(
+        f"{settings.telegram_api_url}/file/bot"
+    )
+    if not polling:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+def setup_telegram(app: web.Application) -> None:
+    """Add the webhook route, when a Telegram token is configured."""
+    settings = app[SETTINGS]
+    if not settings.telegram_token:
+        logger.info("Telegram channel off: CITYBOT_TELEGRAM_TOKEN is not set")
+        return
+    if not settings.telegram_secret:
+        raise ValueError("CITYBOT_TELEGRAM_SECRET must be set when the Telegram channel is on")
+
+    async def telegram_ctx(app: web.Application) -> Any:
+        application = build_application(settings)
+        channel = TelegramChannel(application, app[ROUTER], app[REDIS], settings)
+        await application.initialize()
+        app[TELEGRAM] = channel
+        yield
+        await application.shutdown()
+
+    async def webhook(request: web.Request) -> web.Response:
+        return await request.app[TELEGRAM].webhook(request)
+
+    app.cleanup_ctx.append(telegram_ctx)
+    app.router.add_post("/telegram/webhook", webhook)

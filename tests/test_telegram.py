@@ -1,0 +1,121 @@
+"""The Telegram channel in webhook mode against a fake Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.gateway import create_app
+from bot.supervisor import Stack
+from channels.telegram import setup_telegram
+from tests.fake_telegram import FakeTelegram, callback_update, message_update
+
+pytestmark = pytest.mark.integration
+ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+TOKEN = "123456:TEST-TOKEN"
+SECRET = "webhook-secret-for-tests"
+_ids = itertools.count(1000)
+_chats = itertools.count(5000)
+
+
+@pytest.fixture
+async def fake() -> FakeTelegram:
+    return FakeTelegram(TOKEN)
+
+
+@pytest.fixture
+async def webhook(stack: Stack, fake: FakeTelegram, aiohttp_server: ServerFactory) -> AsyncIterator[str]:
+    api = await aiohttp_server(fake.app())
+    settings = dataclasses.replace(
+        stack.settings,
+        telegram_token=TOKEN,
+        telegram_secret=SECRET,
+        telegram_api_url=f"http://127.0.0.1:{api.port}",
+        max_message_chars=300,
+    )
+    gateway = await aiohttp_server(create_app(settings, [setup_telegram]))
+    yield f"http://127.0.0.1:{gateway.port}/telegram/webhook"
+
+
+async def post(url: str, update: Any, secret: str | None = SECRET, raw: bytes | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    async with aiohttp.ClientSession() as session:
+        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": update}
+        async with session.post(url, headers=headers, **kwargs) as response:
+            return response.status, await response.json()
+
+
+async def test_text_message_is_answered_in_the_users_language(webhook: str, fake: FakeTelegram) -> None:
+    chat = next(_chats)
+    status, _ = await post(webhook, message_update(next(_ids), chat, "hej", language="sv"))
+    assert status == 200
+    [sent] = fake.sent()
+    assert int(sent["chat_id"]) == chat and sent["text"].startswith("Hej! Jag är")
+
+
+async def test_buttons_become_inline_keyboards_and_presses_are_answered(webhook: str, fake: FakeTelegram) -> None:
+    chat = next(_chats)
+    await post(webhook, message_update(next(_ids), chat, "what can you do?", language="en"))
+    [menu] = fake.sent()
+    keyboard = menu["reply_markup"]["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard] == ["Library card", "Is Oodi open now?", "Applying for daycare"]
+    assert all(len(row[0]["callback_data"].encode()) <= 64 for row in keyboard)
+    status, _ = await post(webhook, callback_update(next(_ids), chat, keyboard[1][0]["callback_data"], language="en"))
+    assert status == 200
+    assert [c.method for c in fake.calls][-2:] == ["answerCallbackQuery", "sendMessage"]
+    assert fake.sent()[-1]["text"].startswith("Helsinki Central Library Oodi is")
+
+
+async def test_unknown_button_is_explained(webhook: str, fake: FakeTelegram) -> None:
+    await post(webhook, callback_update(next(_ids), next(_chats), "no-such-button", language="en"))
+    assert fake.sent()[-1]["text"] == "This button has expired. Please type your question again."
+
+
+@pytest.mark.parametrize(
+    ("command", "starts"),
+    [
+        ("/start", "Hei! Olen"),
+        ("/start abc123", "Hei! Olen"),
+        ("/help", "Vastaan kysymyksiin"),
+        ("/language", "Millä kielellä"),
+        ("/human", "Tästä chatista ei vielä voi"),
+        ("/stop", "Kiitos keskustelusta"),
+    ],
+)
+async def test_commands(webhook: str, fake: FakeTelegram, command: str, starts: str) -> None:
+    await post(webhook, message_update(next(_ids), next(_chats), command, language="fi"))
+    assert fake.sent()[0]["text"].startswith(starts)
+
+
+async def test_duplicate_update_is_processed_once(webhook: str, fake: FakeTelegram) -> None:
+    update = message_update(next(_ids), next(_chats), "moi")
+    assert (await post(webhook, update))[0] == 200
+    assert (await post(webhook, update))[0] == 200
+    assert len(fake.sent()) == 1
+
+
+@pytest.mark.parametrize("secret", [None, "wrong", ""])
+async def test_wrong_or_missing_secret_is_403(webhook: str, fake: FakeTelegram, secret: str | None) -> None:
+    status, body = await post(webhook, message_update(next(_ids), next(_chats), "moi"), secret=secret)
+    assert status == 403 and body == {"error": "wrong or missing secret token"}
+    assert fake.sent() == []
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[]", b'{"message": {}}'])
+async def test_malformed_update_is_400(webhook: str, fake: FakeTelegram, raw: bytes) -> None:
+    status, body = await post(webhook, None, raw=raw)
+    assert status == 400 and "update" in body["error"]
+
+
+async def test_oversized_message_is_refused_kindly(webhook: str, fake: FakeTelegram) -> None:
+    await post(webhook, message_update(next(_ids), next(_chats), "a " * 200, language="en"))
+    assert fake.sent()[-1]["text"] == "The message is too long. Please shorten it and send again."
