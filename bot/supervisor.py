@@ -5,6 +5,7 @@ Used by ``python -m bot run`` and by the test suite, so tests run the very same 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -52,6 +53,19 @@ def redis_server_binary() -> str:
     return found
 
 
+def _terminate(managed: Managed, grace: float = 10) -> None:
+    """SIGTERM the process group, SIGKILL after ``grace`` seconds."""
+    if managed.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(managed.process.pid, signal.SIGTERM)
+    try:
+        managed.process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(managed.process.pid, signal.SIGKILL)
+        managed.process.wait()
+
+
 def _http_ok(url: str, headers: dict[str, str] | None = None) -> bool:
     request = urllib.request.Request(url, headers=headers or {})
     try:
@@ -80,6 +94,9 @@ class Managed:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    ready: Callable[[], bool] = lambda: True
 
     def tail(self, lines: int = 30) -> str:
         """The last lines of the process's log, for error messages."""
@@ -120,6 +137,14 @@ class Stack(AbstractContextManager["Stack"]):
     # -- starting -------------------------------------------------------------------------
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> Managed:
+        managed = Managed(name, self._popen(name, command, env), self._log_path(name), command, env)
+        self.processes.append(managed)
+        return managed
+
+    def _log_path(self, name: str) -> Path:
+        return self.settings.data_dir / "logs" / f"{name}.log"
+
+    def _popen(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log_dir = self.settings.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"{name}.log"
@@ -134,11 +159,10 @@ class Stack(AbstractContextManager["Stack"]):
             start_new_session=True,
         )
         log.close()
-        managed = Managed(name, process, log_path)
-        self.processes.append(managed)
-        return managed
+        return process
 
     def _wait(self, managed: Managed, ready: Callable[[], bool], timeout: float) -> float:
+        managed.ready = ready
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             if managed.process.poll() is not None:
@@ -274,6 +298,13 @@ class Stack(AbstractContextManager["Stack"]):
                     os.killpg(managed.process.pid, signal.SIGKILL)
                 managed.process.wait()
         self.processes.clear()
+
+    def restart(self, name: str, timeout: float = 300) -> float:
+        """Stop one process (SIGTERM) and start it again with the same command; seconds to ready."""
+        [managed] = [m for m in self.processes if m.name == name]
+        _terminate(managed)
+        managed.process = self._popen(name, managed.command, managed.env)
+        return self._wait(managed, managed.ready, timeout)
 
     def check_alive(self) -> None:
         """Raise ServiceStartError naming a process that has exited."""
