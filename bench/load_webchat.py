@@ -5,8 +5,8 @@
 Starts the whole stack (embedded Redis, actions, Rasa, gateway) on free loopback ports, then for
 each mode runs N conversations at once, each sending M messages one after another (waiting for
 the reply, then "thinking" a random 0.5-1.5 x THINK seconds, as a citizen reads and types, before
-the next; ``--think 0`` measures saturation), and prints p50/p95/p99 reply latency and messages
-per second:
+the next; starts are spread over one think time; ``--think 0`` measures saturation), and prints
+p50/p95/p99 reply latency and messages per second:
 
 - ``gateway``: socket.io web chat clients (what citizens use);
 - ``direct``: the same messages straight to the bot's token-protected Rasa channel over HTTP.
@@ -58,12 +58,19 @@ async def pause(think: float) -> None:
         await asyncio.sleep(think * random.uniform(0.5, 1.5))
 
 
+async def pause_before_start(think: float) -> None:
+    """Citizens do not all start at the same instant: spread the starts over one think time."""
+    if think > 0:
+        await asyncio.sleep(random.uniform(0, think))
+
+
 async def gateway_conversation(url: str, count: int, latencies: list[float], think: float) -> None:
     client = socketio.AsyncClient(reconnection=False)
     replies: asyncio.Queue[Any] = asyncio.Queue()
     confirmed: asyncio.Queue[str] = asyncio.Queue()
     client.on("bot_uttered", lambda data: replies.put_nowait(data))
     client.on("session_confirm", lambda data: confirmed.put_nowait(data))
+    await pause_before_start(think)
     await client.connect(url, transports=["websocket"])
     await client.emit("session_request", {"session_id": None})
     session_id = await asyncio.wait_for(confirmed.get(), 30)
@@ -83,6 +90,7 @@ async def direct_conversation(
 ) -> None:
     url = f"{settings.rasa_url}/webhooks/citybot/webhook"
     headers = {"Authorization": f"Bearer {settings.rasa_token}"}
+    await pause_before_start(think)
     async with aiohttp.ClientSession() as session:
         for i in range(count):
             started = time.perf_counter()
