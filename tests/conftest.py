@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 from rasa_sdk import Tracker
 
 from bot.settings import RedisAddress, Settings
@@ -109,6 +111,29 @@ def make_tracker(
 def tracker() -> Callable[..., Tracker]:
     """Builder of trackers for action tests (see ``make_tracker``)."""
     return make_tracker
+
+
+# Debian's Chromium, driven by playwright (playwright's own browser download cannot work here).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium for one test."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
 
 
 @pytest.fixture(scope="session")

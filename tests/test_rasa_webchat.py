@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from bot.gateway import create_app
 from bot.supervisor import Stack
 from channels.webchat import setup_webchat
-from tests.test_widget_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.integration
 ASSETS = Path(__file__).parent / "browser"
@@ -27,14 +26,6 @@ def serve_rasa_webchat(app: web.Application) -> None:
 
     app.router.add_get("/rasa-webchat.html", page)
     app.router.add_static("/rasa-webchat/", RASA_WEBCHAT)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def test_rasa_webchat_talks_to_our_server(
