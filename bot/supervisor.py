@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Callable
@@ -206,7 +207,7 @@ class Stack(AbstractContextManager["Stack"]):
                 ],
                 dict(os.environ),
             )
-            took = self._wait(managed, lambda: _redis_ok(redis.host, redis.port, None), 20)
+            took = self._wait(managed, partial(_redis_ok, redis.host, redis.port, None), 20)
             self.progress(f"      embedded redis-server on 127.0.0.1:{redis.port} ready ({took:.1f} s)")
         elif not _redis_ok(redis.host, redis.port, redis.password):
             raise ServiceStartError(f"Redis at {redis.host}:{redis.port} (REDIS_URL) does not answer")
@@ -230,8 +231,9 @@ class Stack(AbstractContextManager["Stack"]):
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.settings.actions_port)],
             actions_env,
         )
-        health = f"http://127.0.0.1:{self.settings.actions_port}/health"
-        took = self._wait(actions, lambda: _http_ok(health), 120)
+        # Each readiness check binds its own URL: Stack.restart() calls it again later.
+        actions_health = f"http://127.0.0.1:{self.settings.actions_port}/health"
+        took = self._wait(actions, partial(_http_ok, actions_health), 120)
         self.progress(f"      ready on 127.0.0.1:{self.settings.actions_port} ({took:.1f} s)")
 
         self.progress(f"[3/4] Rasa server, loading {model.name} ...")
@@ -259,7 +261,7 @@ class Stack(AbstractContextManager["Stack"]):
             env,
         )
         status = f"{self.settings.rasa_url}/status?token={self.settings.rasa_token}"
-        took = self._wait(rasa, lambda: _http_ok(status), 300)
+        took = self._wait(rasa, partial(_http_ok, status), 300)
         self.progress(f"      ready on 127.0.0.1:{self.settings.rasa_port} ({took:.1f} s)")
 
         if not self.gateway:
@@ -274,8 +276,8 @@ class Stack(AbstractContextManager["Stack"]):
             REDIS_URL=redis.url,
         )
         gateway = self._spawn("gateway", [sys.executable, "-m", "channels"], gateway_env)
-        health = f"http://127.0.0.1:{self.settings.gateway_port}/healthz"
-        took = self._wait(gateway, lambda: _http_ok(health), 60)
+        gateway_health = f"http://127.0.0.1:{self.settings.gateway_port}/healthz"
+        took = self._wait(gateway, partial(_http_ok, gateway_health), 60)
         self.progress(f"      ready on {self.settings.gateway_host}:{self.settings.gateway_port} ({took:.1f} s)")
 
     # -- stopping -------------------------------------------------------------------------
