@@ -1,5 +1,6 @@
 """Following the conversation's language on every user turn, and switching it on request."""
 
+import json
 import logging
 from typing import Any, Dict, List
 
@@ -10,6 +11,7 @@ from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.tracker_utils import entity_values, latest_intent
+from bot.knowledge import load_languages
 from bot.language import LanguageState, follow
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,10 @@ class ActionChangeLanguage(Action):
         """The slot was already switched by ValidateSlotMappings; say so, in the new language."""
         if entity_values(tracker, "language"):
             dispatcher.utter_message(response="utter_language_changed")
-        else:
-            dispatcher.utter_message(response="utter_ask_language")
+            return []
+        buttons = [
+            {"title": entry["autonym"], "payload": "/change_language" + json.dumps({"language": code})}
+            for code, entry in load_languages().items()
+        ]
+        dispatcher.utter_message(response="utter_ask_language", buttons=buttons)
         return []

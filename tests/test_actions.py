@@ -199,6 +199,12 @@ async def test_change_language(
 ) -> None:
     [message], _ = await run(ActionChangeLanguage(), tracker(intent="change_language", entities=entities), domain_dict)
     assert message["response"] == response
+    if not entities:
+        assert [b["payload"] for b in message["buttons"]] == [
+            '/change_language{"language": "fi"}',
+            '/change_language{"language": "sv"}',
+            '/change_language{"language": "en"}',
+        ]
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,13 @@ def test_buttons_exist_in_every_language_with_the_same_payloads() -> None:
             assert all(b["title"].strip() for b in variation.get("buttons", [])), name
 
 
+def test_domain_button_payloads_carry_no_entities() -> None:
+    # Rasa fills "{...}" in responses as slot placeholders and logs an error for JSON entities.
+    for name, variations in _domain()["responses"].items():
+        for variation in variations:
+            assert all("{" not in b["payload"] for b in variation.get("buttons", [])), name
+
+
 def test_responses_with_variables_use_the_same_variables_in_every_language() -> None:
     import re
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.gateway import create_app
+from bot.knowledge import load_faq
 from bot.supervisor import Stack
 from channels.telegram import setup_telegram
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
@@ -67,12 +68,12 @@ async def test_buttons_become_inline_keyboards_and_presses_are_answered(webhook:
     await post(webhook, message_update(next(_ids), chat, "what can you do?", language="en"))
     [menu] = fake.sent()
     keyboard = menu["reply_markup"]["inline_keyboard"]
-    assert [row[0]["text"] for row in keyboard] == ["Library card", "Is Oodi open now?", "Applying for daycare"]
+    assert [row[0]["text"] for row in keyboard] == ["Library card", "Opening hours", "Applying for daycare"]
     assert all(len(row[0]["callback_data"].encode()) <= 64 for row in keyboard)
     status, _ = await post(webhook, callback_update(next(_ids), chat, keyboard[1][0]["callback_data"], language="en"))
     assert status == 200
     assert [c.method for c in fake.calls][-2:] == ["answerCallbackQuery", "sendMessage"]
-    assert fake.sent()[-1]["text"].startswith("Helsinki Central Library Oodi is")
+    assert fake.sent()[-1]["text"].startswith(load_faq()["opening_hours"].answer["en"])
 
 
 async def test_unknown_button_is_explained(webhook: str, fake: FakeTelegram) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -138,3 +139,21 @@ async def test_unreachable_service_is_said_clearly(
         "Chat ei juuri nyt vastaa. Yritä hetken päästä uudelleen tai soita Helsinki-infoon 09 310 11111.",
         timeout=30000,
     )
+
+
+async def test_reconnects_after_a_dropped_connection_and_loses_nothing(
+    browser: Browser, site: str, stack: Stack
+) -> None:
+    page = await browser.new_page()
+    await page.add_init_script("localStorage.setItem('citybot.lang', 'en')")
+    await open_widget(page, site)
+    await say(page, "hello")
+    restart = asyncio.create_task(asyncio.to_thread(stack.restart, "gateway"))
+    await expect(page.locator(".cb-status")).to_have_text("Connection lost. Reconnecting…", timeout=20000)
+    before = await page.locator(".cb-bot").count()
+    await page.keyboard.type("how do I renew my library loans?")  # written while the gateway is down
+    await page.keyboard.press("Enter")
+    await restart
+    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
+    assert "Helmet" in await page.locator(".cb-bot").last.inner_text()
+    await expect(page.locator(".cb-status")).to_have_text("Connected again.")

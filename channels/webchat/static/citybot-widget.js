@@ -30,10 +30,13 @@
       pickLang(document.documentElement.lang) || pickLang(navigator.language) || "fi",
     strings: null,
     socket: null,
+    confirmed: false,
+    dropped: false,
     sessionId: localStorage.getItem(STORE_SESSION),
     lastSent: "",
     everConnected: false,
     failures: 0,
+    pending: [], // messages written while not connected: sent as soon as the session is back
   };
 
   function t(key) {
@@ -187,11 +190,15 @@
       state.socket.emit("session_request", { session_id: state.sessionId, protocol: "citybot" });
     });
     state.socket.on("session_confirm", function (sessionId) {
+      state.confirmed = true;
       state.sessionId = typeof sessionId === "string" ? sessionId : sessionId.session_id;
       localStorage.setItem(STORE_SESSION, state.sessionId);
-      setStatus(state.everConnected && state.failures ? "reconnected" : null);
+      setStatus(state.everConnected && state.dropped ? "reconnected" : null);
+      state.dropped = false;
       state.everConnected = true;
       state.failures = 0;
+      var queued = state.pending.splice(0);
+      queued.forEach(function (item) { emit(item[0], item[1]); });
     });
     state.socket.on("bot_uttered", function (reply) {
       ui.typing.hidden = true;
@@ -210,18 +217,24 @@
         ui.input.value = state.lastSent; // nothing the citizen wrote is lost
       }
     });
-    state.socket.on("disconnect", function () { setStatus("reconnecting"); });
+    state.socket.on("disconnect", function () {
+      state.confirmed = false;
+      state.dropped = true;
+      setStatus("reconnecting");
+    });
     state.socket.on("connect_error", function () {
       state.failures += 1;
+      state.dropped = true;
       ui.typing.hidden = true;
       setStatus(state.failures >= 3 ? "unreachable" : "reconnecting");
     });
   }
 
   function emit(message, extra) {
-    if (!state.socket || !state.socket.connected || !state.sessionId) {
-      setStatus(state.failures >= 3 ? "unreachable" : "reconnecting");
-      return false;
+    if (!state.socket || !state.socket.connected || !state.sessionId || !state.confirmed) {
+      state.pending.push([message, extra]);
+      if (state.everConnected || state.failures) setStatus(state.failures >= 3 ? "unreachable" : "reconnecting");
+      return true;
     }
     var customData = { language: state.lang };
     Object.keys(extra || {}).forEach(function (k) { customData[k] = extra[k]; });
