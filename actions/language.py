@@ -22,7 +22,16 @@ class ValidateSlotMappings(ValidationAction):
 
     - ``language`` / ``language_source``: see ``bot.language`` for the order of evidence;
     - ``fallback_count``: consecutive messages the bot did not understand.
+
+    The domain is not sent to actions (``enable_selective_domain`` in endpoints.yml), so the
+    slots this action owns are named here instead of being read from the domain.
     """
+
+    OWN_SLOTS = ("language", "language_source", "fallback_count")
+
+    def domain_slots(self, domain: DomainDict) -> list[str]:
+        """The custom-mapped slots this action fills (a test checks they match domain.yml)."""
+        return list(self.OWN_SLOTS)
 
     def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

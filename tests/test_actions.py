@@ -228,3 +228,17 @@ async def test_hours_on_a_named_holiday(
         domain_dict,
     )
     assert (message["response"], message["day"], message.get("hours")) == expected
+
+
+def test_slot_mapping_action_owns_exactly_the_custom_mapped_slots(domain_dict: dict[str, Any]) -> None:
+    custom = {
+        name
+        for name, slot in domain_dict["slots"].items()
+        if any(mapping.get("type") == "custom" for mapping in slot.get("mappings", []))
+    }
+    assert set(ValidateSlotMappings.OWN_SLOTS) == custom
+
+
+async def test_slot_mappings_work_without_the_domain(tracker: TrackerFactory) -> None:
+    _, events = await run(ValidateSlotMappings(), tracker(text="hej hej, hur mår du idag?", intent="greet"), {})
+    assert SlotSet("language", "sv") in events
