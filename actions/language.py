@@ -11,8 +11,9 @@ from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.tracker_utils import entity_values, latest_intent
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.knowledge import load_languages
-from bot.language import LanguageState, follow
+from bot.language import SOURCES, LanguageState, follow
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,24 @@ class ValidateSlotMappings(ValidationAction):
         if latest_intent(tracker) == "nlu_fallback":
             return {"fallback_count": float(tracker.get_slot("fallback_count") or 0) + 1}
         return {"fallback_count": 0.0}
+
+    def validate_language(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Only fi, sv and en are conversation languages."""
+        return {"language": value if value in LANGUAGES else DEFAULT_LANGUAGE}
+
+    def validate_language_source(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """One of the known sources of evidence."""
+        return {"language_source": value if value in SOURCES else "default"}
+
+    def validate_fallback_count(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A count, never negative."""
+        return {"fallback_count": max(0.0, float(value or 0))}
 
 
 class ActionChangeLanguage(Action):

@@ -242,3 +242,13 @@ def test_slot_mapping_action_owns_exactly_the_custom_mapped_slots(domain_dict: d
 async def test_slot_mappings_work_without_the_domain(tracker: TrackerFactory) -> None:
     _, events = await run(ValidateSlotMappings(), tracker(text="hej hej, hur mår du idag?", intent="greet"), {})
     assert SlotSet("language", "sv") in events
+
+
+async def test_odd_slot_values_are_corrected(tracker: TrackerFactory) -> None:
+    action = ValidateSlotMappings()
+    dispatcher = CollectingDispatcher()
+    t = tracker()
+    assert action.validate_language("de", dispatcher, t, {}) == {"language": "fi"}
+    assert action.validate_language_source("rumour", dispatcher, t, {}) == {"language_source": "default"}
+    assert action.validate_fallback_count(-3, dispatcher, t, {}) == {"fallback_count": 0.0}
+    assert action.validate_language("sv", dispatcher, t, {}) == {"language": "sv"}
