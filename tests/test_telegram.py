@@ -120,3 +120,12 @@ async def test_malformed_update_is_400(webhook: str, fake: FakeTelegram, raw: by
 async def test_oversized_message_is_refused_kindly(webhook: str, fake: FakeTelegram) -> None:
     await post(webhook, message_update(next(_ids), next(_chats), "a " * 200, language="en"))
     assert fake.sent()[-1]["text"] == "The message is too long. Please shorten it and send again."
+
+
+async def test_oversized_request_body_is_413(webhook: str, fake: FakeTelegram) -> None:
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with aiohttp.ClientSession() as session:
+        body = b'{"update_id": 1, "message": {"text": "' + b"a" * 100_000 + b'"}}'
+        async with session.post(webhook, data=body, headers=headers) as response:
+            assert response.status == 413
+    assert fake.sent() == []
