@@ -31,7 +31,7 @@ import aiohttp
 import socketio
 
 from bot.settings import RedisAddress, Settings
-from bot.supervisor import Stack, free_port
+from bot.supervisor import Stack, exit_on_sigterm, free_port
 
 MESSAGES = [
     "hei",
@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             gateway_port=free_port(),
             max_messages_per_minute=10_000,
         )
+        exit_on_sigterm()
         started = time.perf_counter()
         with Stack(settings, extra_env={"CITYBOT_MAX_MESSAGES_PER_MINUTE": "10000"}) as stack:
             ready = time.perf_counter() - started

@@ -12,7 +12,6 @@ import argparse
 import locale
 import logging
 import os
-import signal
 import sys
 import time
 
@@ -57,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
 
             chat(settings.rasa_url, settings.rasa_token, _language_hint(args.lang))
             return 0
-        from bot.supervisor import Stack
+        from bot.supervisor import Stack, exit_on_sigterm
 
+        exit_on_sigterm()
         started = time.monotonic()
         with Stack(settings) as stack:
             print(f"\nThe service is ready ({time.monotonic() - started:.0f} s).", flush=True)
@@ -69,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  Logs: {settings.data_dir / 'logs'}", flush=True)
             if args.no_chat or not sys.stdin.isatty():
                 print("Press Ctrl-C to stop.", flush=True)
-                signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
                 while True:
                     time.sleep(1)
                     stack.check_alive()

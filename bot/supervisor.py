@@ -54,6 +54,18 @@ def redis_server_binary() -> str:
     return found
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that a ``with Stack(...)`` block stops its children.
+
+    (Python's default is to die at once, which would leave Redis, Rasa and the rest running.)
+    """
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _exit)
+
+
 def _terminate(managed: Managed, grace: float = 10) -> None:
     """SIGTERM the process group, SIGKILL after ``grace`` seconds."""
     if managed.process.poll() is None:
@@ -283,7 +295,21 @@ class Stack(AbstractContextManager["Stack"]):
     # -- stopping -------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop the processes in reverse order: SIGTERM, then SIGKILL after 10 s."""
+        """Stop the processes in reverse order: SIGTERM, then SIGKILL after 10 s.
+
+        A second Ctrl-C or SIGTERM while stopping is ignored, so that stopping always finishes.
+        """
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: leave handlers alone
+                previous[signum] = signal.signal(signum, signal.SIG_IGN)
+        try:
+            self._stop_all()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _stop_all(self) -> None:
         for managed in reversed(self.processes):
             if managed.process.poll() is None:
                 try:
