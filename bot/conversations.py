@@ -2,7 +2,8 @@
 
 Keys (prefix ``citybot:``):
 - ``conv:<conversation id>``: hash with channel, language, mode (``bot``/``agent``), first/last seen;
-- ``seen:<channel>:<message id>``: set once per delivered message, expires after a day.
+- ``seen:<conversation id>:<message id>``: set once per delivered message, expires after a day
+  (message ids are only unique within a conversation: web chat clients choose their own).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ class Conversations:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def first_delivery(self, channel: str, message_id: str) -> bool:
-        """True the first time a (channel, message id) is seen; False for a repeat delivery."""
-        key = f"{PREFIX}seen:{channel}:{message_id}"
+    async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
+        """True the first time a message id is seen in a conversation; False for a repeat."""
+        key = f"{PREFIX}seen:{conversation_id}:{message_id}"
         return bool(await self._redis.set(key, "1", nx=True, ex=DEDUPE_SECONDS))
 
     async def touch(self, conversation_id: str, channel: str, language: str | None) -> None:

@@ -20,7 +20,7 @@ class Router:
 
     async def handle(self, message: Inbound) -> list[Outbound]:
         """The replies to ``message``; none for a repeated delivery of the same message."""
-        if not await self._conversations.first_delivery(message.channel, message.message_id):
+        if not await self._conversations.first_delivery(message.conversation_id, message.message_id):
             logger.info("duplicate delivery of %s message %s ignored", message.channel, message.message_id)
             return []
         replies = await self._bot.send(message)

@@ -166,6 +166,21 @@ async def test_repeated_message_id_is_answered_once(gateway: str, citizen: Citiz
         await citizen.next(timeout=1)
 
 
+async def test_same_message_id_in_two_conversations_is_answered_in_both(gateway: str) -> None:
+    people = [Citizen(), Citizen()]
+    try:
+        for person in people:
+            session_id = await person.start(gateway)
+            message = {"message": "hello", "session_id": session_id, "message_id": "shared-1"}
+            await person.client.emit("user_uttered", message)
+        for person in people:
+            name, _ = await person.next()
+            assert name == "bot_uttered"
+    finally:
+        for person in people:
+            await person.client.disconnect()
+
+
 async def test_healthz_ok(gateway: str) -> None:
     import aiohttp
 

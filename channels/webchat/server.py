@@ -143,7 +143,7 @@ def setup_webchat(app: web.Application) -> None:
         async with sio.session(sid) as session:
             session["session_id"] = session_id
             session["extended"] = isinstance(data, dict) and data.get("protocol") == "citybot"
-        await sio.enter_room(sid, session_id)
+        await sio.enter_room(sid, session_id)  # every tab of this conversation, for later pushes
         await sio.emit("session_confirm", session_id, to=sid)
 
     @sio.event
