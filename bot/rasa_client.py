@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -56,7 +57,7 @@ class RasaClient:
                 if response.status != 200:
                     raise BotUnavailableError(f"bot answered HTTP {response.status}")
                 data = await response.json()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # not builtin TimeoutError on 3.10
             raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
         language = data.get("language") if isinstance(data.get("language"), str) else None
         return [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
@@ -66,5 +67,5 @@ class RasaClient:
         try:
             async with self._session.get(self._health, timeout=aiohttp.ClientTimeout(total=3)) as response:
                 return response.status == 200
-        except (aiohttp.ClientError, TimeoutError):
+        except (aiohttp.ClientError, asyncio.TimeoutError):
             return False

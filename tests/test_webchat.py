@@ -205,3 +205,22 @@ def test_app_factory_connects_nothing_at_creation(stack: Stack) -> None:
     settings = dataclasses.replace(stack.settings, redis=RedisAddress("127.0.0.1", free_port()))
     app = create_app(settings, [setup_webchat])
     assert isinstance(app, web.Application)  # no Redis is listening there, and nothing failed
+
+
+async def test_bot_timeout_is_reported_not_raised(aiohttp_server: ServerFactory) -> None:
+    import aiohttp
+
+    from bot.envelope import Inbound
+    from bot.rasa_client import BotUnavailableError, RasaClient
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.json_response({"replies": [], "language": "fi"})
+
+    app = web.Application()
+    app.router.add_post("/webhooks/citybot/webhook", slow)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        client = RasaClient(session, f"http://127.0.0.1:{server.port}", "token", timeout=0.2)
+        with pytest.raises(BotUnavailableError, match="TimeoutError"):
+            await client.send(Inbound(channel="webchat", user_id="u", message_id="m", text="hei"))
