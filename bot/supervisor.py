@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -66,23 +66,25 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _exit)
 
 
-def _terminate(managed: Managed, grace: float = 10) -> None:
-    """SIGTERM the process group, SIGKILL after ``grace`` seconds."""
+def _signal_group(managed: Managed, signum: int) -> None:
+    """Send ``signum`` to the process's group (it runs in its own session) if it still runs."""
     if managed.process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(managed.process.pid, signal.SIGTERM)
+            os.killpg(managed.process.pid, signum)
+
+
+def _reap(managed: Managed, grace: float) -> None:
+    """Wait for the process to exit; SIGKILL its group after ``grace`` seconds."""
     try:
         managed.process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(managed.process.pid, signal.SIGKILL)
+        _signal_group(managed, signal.SIGKILL)
         managed.process.wait()
 
 
-def _http_ok(url: str, headers: dict[str, str] | None = None) -> bool:
-    request = urllib.request.Request(url, headers=headers or {})
+def _http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError):
         return False
@@ -122,12 +124,11 @@ class Managed:
 
 @dataclass
 class Stack(AbstractContextManager["Stack"]):
-    """The running back end: Redis, the action server and the Rasa server."""
+    """The running service: Redis (embedded unless REDIS_URL is set), actions, Rasa, gateway."""
 
     settings: Settings
     model: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
-    gateway: bool = True
     progress: Callable[[str], None] = lambda line: print(line, flush=True)
     processes: list[Managed] = field(default_factory=list)
 
@@ -158,9 +159,8 @@ class Stack(AbstractContextManager["Stack"]):
         return self.settings.data_dir / "logs" / f"{name}.log"
 
     def _popen(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log_dir = self.settings.data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = log_dir / f"{name}.log"
+        log_path = self._log_path(name)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
         process = subprocess.Popen(
             command,
@@ -276,8 +276,6 @@ class Stack(AbstractContextManager["Stack"]):
         took = self._wait(rasa, partial(_http_ok, status), 300)
         self.progress(f"      ready on 127.0.0.1:{self.settings.rasa_port} ({took:.1f} s)")
 
-        if not self.gateway:
-            return
         self.progress("[4/4] Gateway (web chat, health) ...")
         gateway_env = dict(env)
         gateway_env.update(
@@ -310,27 +308,19 @@ class Stack(AbstractContextManager["Stack"]):
                 signal.signal(signum, handler)
 
     def _stop_all(self) -> None:
+        # Signal all first, so that they shut down in parallel within one shared grace period.
         for managed in reversed(self.processes):
-            if managed.process.poll() is None:
-                try:
-                    os.killpg(managed.process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    continue
+            _signal_group(managed, signal.SIGTERM)
         deadline = time.monotonic() + 10
         for managed in reversed(self.processes):
-            remaining = max(0.1, deadline - time.monotonic())
-            try:
-                managed.process.wait(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(managed.process.pid, signal.SIGKILL)
-                managed.process.wait()
+            _reap(managed, max(0.1, deadline - time.monotonic()))
         self.processes.clear()
 
     def restart(self, name: str, timeout: float = 300) -> float:
         """Stop one process (SIGTERM) and start it again with the same command; seconds to ready."""
         [managed] = [m for m in self.processes if m.name == name]
-        _terminate(managed)
+        _signal_group(managed, signal.SIGTERM)
+        _reap(managed, grace=10)
         managed.process = self._popen(name, managed.command, managed.env)
         return self._wait(managed, managed.ready, timeout)
 
