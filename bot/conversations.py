@@ -40,9 +40,6 @@ class Conversations:
             pipe.hset(key, mapping=mapping)
             await pipe.execute()
 
-    async def get(self, conversation_id: str) -> dict[str, str]:
-        """The conversation's record (empty when unknown)."""
-        raw = await self._redis.hgetall(f"{PREFIX}conv:{conversation_id}")
-        return {
-            k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v for k, v in raw.items()
-        }
+    async def mark_stopped(self, conversation_id: str) -> None:
+        """The citizen said stop (Telegram's /stop): proactive messages must not be sent."""
+        await self._redis.hset(f"{PREFIX}conv:{conversation_id}", "stopped", "1")

@@ -37,6 +37,15 @@ def trilingual(value: Any, where: str) -> dict[str, str]:
     return {lang: str(value[lang]).strip() for lang in LANGUAGES}
 
 
+def load_texts(path: Path, section: str | None = None) -> dict[str, dict[str, str]]:
+    """A YAML file of ``key: {fi, sv, en}`` texts (optionally under ``section``), each checked."""
+    data = read_yaml(path)
+    if section is not None:
+        data = data[section]
+    where = f"{path}: {section}." if section else f"{path}: "
+    return {key: trilingual(value, f"{where}{key}") for key, value in data.items()}
+
+
 @dataclass(frozen=True)
 class FaqEntry:
     """One service topic's answer, title and link in the three languages."""
@@ -150,9 +159,7 @@ def load_calendar(directory: Path | None = None) -> Calendar:
 @lru_cache(maxsize=2)
 def load_conversation_titles(directory: Path | None = None) -> dict[str, dict[str, str]]:
     """``knowledge/conversation_titles.yml``: button titles of the non-service labels."""
-    path = (directory or knowledge_dir()) / "conversation_titles.yml"
-    data = read_yaml(path)["titles"]
-    return {key: trilingual(value, f"{path}: titles.{key}") for key, value in data.items()}
+    return load_texts((directory or knowledge_dir()) / "conversation_titles.yml", "titles")
 
 
 def clear_caches() -> None:

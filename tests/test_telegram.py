@@ -129,3 +129,15 @@ async def test_oversized_request_body_is_413(webhook: str, fake: FakeTelegram) -
         async with session.post(webhook, data=body, headers=headers) as response:
             assert response.status == 413
     assert fake.sent() == []
+
+
+async def test_stop_is_recorded_on_the_conversation(webhook: str, fake: FakeTelegram, stack: Stack) -> None:
+    import redis
+
+    chat = next(_chats)
+    await post(webhook, message_update(next(_ids), chat, "/stop"))
+    client = redis.Redis(host=stack.settings.redis.host, port=stack.settings.redis.port)
+    try:
+        assert client.hget(f"citybot:conv:telegram:{chat}", "stopped") == b"1"
+    finally:
+        client.close()

@@ -26,9 +26,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.conversations import PREFIX, Conversations
 from bot.envelope import Inbound, Outbound
 from bot.i18n import normalise_language, pick
-from bot.knowledge import read_yaml, trilingual
+from bot.knowledge import load_texts
 from bot.rasa_client import BotUnavailableError
 from bot.router import Router
 from bot.settings import Settings
@@ -49,7 +50,7 @@ COMMAND_PAYLOADS = {
 
 def channel_strings() -> dict[str, dict[str, str]]:
     """The channel's own texts, each checked to exist in fi, sv and en."""
-    return {key: trilingual(value, f"{STRINGS_FILE}: {key}") for key, value in read_yaml(STRINGS_FILE).items()}
+    return load_texts(STRINGS_FILE)
 
 
 class TelegramChannel:
@@ -60,6 +61,7 @@ class TelegramChannel:
         self._router = router
         self._redis = redis
         self._settings = settings
+        self._conversations = Conversations(redis)
         self._strings = channel_strings()
         application.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._on_command))
         application.add_handler(CallbackQueryHandler(self._on_button))
@@ -84,7 +86,7 @@ class TelegramChannel:
         if payload:
             # /stop: the citizen does not want to continue; proactive messages check this flag.
             if command == "stop" and update.effective_chat:
-                await self._redis.hset(f"citybot:conv:telegram:{update.effective_chat.id}", "stopped", "1")
+                await self._conversations.mark_stopped(f"telegram:{update.effective_chat.id}")
             await self._route(update, payload)
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,7 +94,7 @@ class TelegramChannel:
         if query is None:
             return
         await query.answer()
-        stored = await self._redis.get(f"citybot:tgbutton:{query.data}") if query.data else None
+        stored = await self._redis.get(f"{PREFIX}tgbutton:{query.data}") if query.data else None
         if stored is None:
             await self._say(update, "button_expired")
             return
@@ -126,7 +128,7 @@ class TelegramChannel:
 
     async def _button(self, payload: str) -> str:
         key = hashlib.sha256(payload.encode()).hexdigest()[:24]
-        await self._redis.set(f"citybot:tgbutton:{key}", payload, ex=BUTTON_SECONDS)
+        await self._redis.set(f"{PREFIX}tgbutton:{key}", payload, ex=BUTTON_SECONDS)
         return key
 
     async def _send(self, chat_id: int, reply: Outbound) -> None:

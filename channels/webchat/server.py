@@ -25,7 +25,7 @@ from aiohttp import web
 from bot.envelope import Inbound, Outbound
 from bot.errors import CitybotError
 from bot.i18n import normalise_language
-from bot.knowledge import read_yaml, trilingual
+from bot.knowledge import load_texts
 from bot.rasa_client import BotUnavailableError
 from bot.typedefs import ROUTER, SETTINGS
 
@@ -96,8 +96,7 @@ def _parse_message(data: Any, session_id: str | None, max_chars: int) -> tuple[s
 
 def widget_strings() -> dict[str, dict[str, str]]:
     """The widget's own texts, each checked to exist in fi, sv and en."""
-    data = read_yaml(STRINGS_FILE)
-    return {key: trilingual(value, f"{STRINGS_FILE}: {key}") for key, value in data.items()}
+    return load_texts(STRINGS_FILE)
 
 
 def _static_routes(app: web.Application) -> None:
