@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 from actions.tracker_utils import language_of, latest_intent
 from bot.i18n import pick
 from bot.knowledge import load_faq
-from bot.labels import FAQ_INTENT_PREFIX
+from bot.labels import faq_topic
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ class ActionAnswerFaq(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Pick the topic from the intent and send its answer in the conversation's language."""
-        intent = latest_intent(tracker) or ""
-        topic = intent[len(FAQ_INTENT_PREFIX) :] if intent.startswith(FAQ_INTENT_PREFIX) else ""
+        topic = faq_topic(latest_intent(tracker)) or ""
         if not utter_faq(dispatcher, topic, language_of(tracker)):
             dispatcher.utter_message(response="utter_default")
         return []

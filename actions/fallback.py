@@ -16,7 +16,7 @@ from actions.answers import utter_faq
 from actions.tracker_utils import language_of
 from bot.i18n import pick
 from bot.knowledge import load_conversation_titles, load_faq
-from bot.labels import FAQ_INTENT_PREFIX
+from bot.labels import faq_topic
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +29,9 @@ NOT_OFFERED = {"greet", "goodbye", "thank", "affirm", "deny", "out_of_scope", "n
 
 
 def _title(intent: str, language: str) -> str | None:
-    if intent.startswith(FAQ_INTENT_PREFIX):
-        entry = load_faq().get(intent[len(FAQ_INTENT_PREFIX) :])
+    topic = faq_topic(intent)
+    if topic is not None:
+        entry = load_faq().get(topic)
         return pick(entry.title, language) if entry else None
     titles = load_conversation_titles().get(intent)
     return pick(titles, language) if titles else None

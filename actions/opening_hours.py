@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Callable, List
 
 from rasa_sdk import Action, Tracker
@@ -25,24 +25,24 @@ logger = logging.getLogger(__name__)
 MAX_CHOICES = 8
 
 
-def format_time(moment: datetime, language: str, calendar: Calendar) -> str:
-    """A clock time the way the language writes it ("20.00" in fi/sv, "20:00" in en)."""
-    return pick(calendar.time_format, language).format(hour=moment.hour, minute=moment.minute)
+def format_time(moment: datetime | time, language: str, calendar: Calendar) -> str:
+    """A clock time the way the language writes it ("20.00" in fi/sv, "20:00" in en).
+
+    An interval that ends at midnight (``time.max``, written 24:00 in the knowledge file) is
+    written 24.00.
+    """
+    fmt = pick(calendar.time_format, language)
+    if moment == time.max:
+        return fmt.format(hour=24, minute=0)
+    return fmt.format(hour=moment.hour, minute=moment.minute)
 
 
 def format_intervals(day: DayHours, language: str, calendar: Calendar) -> str:
     """``10.00–20.00`` (several intervals joined with commas)."""
-    fmt = pick(calendar.time_format, language)
-    parts = []
-    for interval in day.intervals:
-        end_hour = 24 if interval.closes.hour == 23 and interval.closes.minute == 59 else interval.closes.hour
-        end_minute = 0 if end_hour == 24 else interval.closes.minute
-        parts.append(
-            fmt.format(hour=interval.opens.hour, minute=interval.opens.minute)
-            + "–"
-            + fmt.format(hour=end_hour, minute=end_minute)
-        )
-    return ", ".join(parts)
+    return ", ".join(
+        format_time(i.opens, language, calendar) + "–" + format_time(i.closes, language, calendar)
+        for i in day.intervals
+    )
 
 
 def day_phrase(target: date, today: date, language: str, calendar: Calendar) -> str:
@@ -122,13 +122,12 @@ class ActionOpeningHours(Action):
         if day == "now":
             status = status_at(point.schedule, now)
             if status.open_now and status.closes_at:
-                closes = status.closes_at
+                # Open past midnight means the interval ends at 24:00 today.
+                closes = status.closes_at.time() if status.closes_at.date() == today else time.max
                 dispatcher.utter_message(
                     response="utter_hours_open_now",
                     name=name,
-                    closes=format_time(closes, language, calendar)
-                    if closes.date() == today
-                    else pick(calendar.time_format, language).format(hour=24, minute=0),
+                    closes=format_time(closes, language, calendar),
                     address=point.address,
                 )
             elif status.next_opening:

@@ -44,6 +44,13 @@ def intent_to_label(intent: str) -> str:
     return intent
 
 
+def faq_topic(intent: str | None) -> str | None:
+    """``faq_library`` → ``library``; None for an intent that is not a service topic."""
+    if intent and intent.startswith(FAQ_INTENT_PREFIX):
+        return intent[len(FAQ_INTENT_PREFIX) :]
+    return None
+
+
 def faq_topics() -> list[str]:
     """The topic names of every ``faq/...`` label (``library``, ``daycare_fees``, ...)."""
     return [label[len(FAQ_PREFIX) :] for label in load_labels() if label.startswith(FAQ_PREFIX)]

@@ -252,3 +252,16 @@ async def test_odd_slot_values_are_corrected(tracker: TrackerFactory) -> None:
     assert action.validate_language_source("rumour", dispatcher, t, {}) == {"language_source": "default"}
     assert action.validate_fallback_count(-3, dispatcher, t, {}) == {"fallback_count": 0.0}
     assert action.validate_language("sv", dispatcher, t, {}) == {"language": "sv"}
+
+
+def test_interval_ending_at_midnight_is_written_24() -> None:
+    from datetime import date
+
+    from actions.opening_hours import format_intervals
+    from bot.knowledge import load_calendar
+    from bot.opening_hours import DayHours, Interval
+
+    day = DayHours(date(2026, 11, 25), (Interval.parse("08:00-24:00"),))
+    assert format_intervals(day, "fi", load_calendar()) == "8.00–24.00"
+    late = DayHours(date(2026, 11, 25), (Interval.parse("08:00-23:59"),))
+    assert format_intervals(late, "en", load_calendar()) == "8:00–23:59"
