@@ -52,13 +52,3 @@ class Outbound:
     links: tuple[str, ...] = ()
     language: str | None = None
     control: str | None = None  # e.g. "handoff_started"; rendered by channels that show it
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-able form (for logs of the conversation, and for tests)."""
-        return {
-            "text": self.text,
-            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
-            "links": list(self.links),
-            "language": self.language,
-            "control": self.control,
-        }

@@ -38,11 +38,6 @@ def _detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*_LINGUA).with_preloaded_language_models().build()
 
 
-def warm_up() -> None:
-    """Load lingua's models now (about a second) rather than on the first message."""
-    _detector()
-
-
 def detect(text: str, *, established: bool) -> str | None:
     """The language ``text`` is written in, or None when the evidence is too weak.
 
