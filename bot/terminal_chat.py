@@ -22,8 +22,8 @@ def send(rasa_url: str, token: str, sender: str, text: str, metadata: dict[str, 
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.loads(response.read())
-    replies = body.get("replies") if isinstance(body, dict) else None
+        answer = json.loads(response.read())
+    replies = answer.get("replies") if isinstance(answer, dict) else None
     return replies if isinstance(replies, list) else []
 
 
