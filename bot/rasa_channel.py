@@ -7,10 +7,12 @@ bot even among processes on the same machine. Rasa loads it from ``credentials.y
     POST /webhooks/citybot/webhook
     Authorization: Bearer <CITYBOT_RASA_TOKEN>
     {"sender": "webchat:abc", "message": "hei", "channel": "webchat", "metadata": {...}}
-    → {"replies": [{"recipient_id", "text", "buttons", "custom", ...}, ...], "language": "fi"}
+    → {"replies": [{"recipient_id", "text", "buttons", "custom", ...}, ...], "language": "fi",
+       "understood": {"intent": "faq_library", "confidence": 0.93}}
 
 ``language`` is the conversation's language slot after the message, so that channels can mark
-each reply with its language (the web chat's ``lang`` attributes) without a second request.
+each reply with its language (the web chat's ``lang`` attributes) without a second request;
+``understood`` is the intent the bot took the message for, which agents see in the transcript.
 """
 
 from __future__ import annotations
@@ -25,18 +27,26 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import rasa_speedups
+
 logger = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 4096
 
 
-async def _language(request: Request, sender: str) -> str | None:
-    """The conversation's ``language`` slot, read from the tracker store."""
+async def _after_turn(request: Request, sender: str) -> dict[str, Any]:
+    """The conversation's ``language`` slot and what the bot understood of the message."""
     agent = getattr(request.app.ctx, "agent", None)
     if agent is None or agent.tracker_store is None:
-        return None
+        return {"language": None}
     tracker = await agent.tracker_store.retrieve(sender)
-    value = tracker.get_slot("language") if tracker else None
-    return value if isinstance(value, str) else None
+    if tracker is None:
+        return {"language": None}
+    language = tracker.get_slot("language")
+    intent = (tracker.latest_message.intent if tracker.latest_message else None) or {}
+    understood = None
+    if intent.get("name"):
+        understood = {"intent": intent["name"], "confidence": round(float(intent.get("confidence") or 0), 3)}
+    return {"language": language if isinstance(language, str) else None, "understood": understood}
 
 
 class CitybotInput(InputChannel):
@@ -53,7 +63,8 @@ class CitybotInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
-        """Read the token from credentials.yml."""
+        """Read the token from credentials.yml; Rasa calls this once, at start."""
+        rasa_speedups.install()
         return cls((credentials or {}).get("token"))
 
     def _authorised(self, request: Request) -> bool:
@@ -88,7 +99,6 @@ class CitybotInput(InputChannel):
             channel = body.get("channel") if isinstance(body.get("channel"), str) else self.name()
             collector = CollectingOutputChannel()
             await on_new_message(UserMessage(text, collector, sender, input_channel=channel, metadata=metadata))
-            language = await _language(request, sender)
-            return response.json({"replies": collector.messages, "language": language})
+            return response.json({"replies": collector.messages, **await _after_turn(request, sender)})
 
         return hook

@@ -1,0 +1,65 @@
+"""The precompiled check of action server responses accepts and rejects what Rasa's own does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+
+from bot import rasa_speedups
+
+GOOD: list[dict[str, Any]] = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "language", "value": "fi", "timestamp": None}], "responses": [{"text": "Hei"}]},
+    {"responses": [{"text": "Hei", "buttons": [{"title": "Kyllä", "payload": "/affirm"}]}]},
+]
+BAD: list[dict[str, Any]] = [
+    {"events": "slot"},
+    {"events": [{"name": "language"}]},
+    {"events": [{"event": "slot", "name": "language", "value": "fi", "timestamp": "yesterday"}]},
+    {"responses": "Hei"},
+]
+
+
+def rasa_original(result: dict[str, Any]) -> str | None:
+    try:
+        jsonschema.validate(result, RemoteAction.action_response_format_spec())
+    except jsonschema.ValidationError as error:
+        return error.message
+    return None
+
+
+@pytest.fixture()
+def action() -> Any:
+    original = RemoteAction._validate_action_result
+    rasa_speedups.install()
+    yield RemoteAction.__new__(RemoteAction)
+    RemoteAction._validate_action_result = original  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("result", GOOD)
+def test_valid_responses_pass(action: RemoteAction, result: dict[str, Any]) -> None:
+    assert rasa_original(result) is None
+    assert action._validate_action_result(result) is True
+
+
+@pytest.mark.parametrize("result", BAD)
+def test_invalid_responses_fail_with_rasas_message(action: RemoteAction, result: dict[str, Any]) -> None:
+    expected = rasa_original(result)
+    assert expected is not None
+    with pytest.raises(jsonschema.ValidationError) as raised:
+        action._validate_action_result(result)
+    assert raised.value.message.startswith(expected + ". Failed to validate Action server response")
+
+
+def test_install_replaces_the_method_once() -> None:
+    original = RemoteAction._validate_action_result
+    try:
+        rasa_speedups.install()
+        patched = RemoteAction._validate_action_result
+        rasa_speedups.install()
+        assert RemoteAction._validate_action_result is patched is not original
+    finally:
+        RemoteAction._validate_action_result = original  # type: ignore[method-assign]
