@@ -1,4 +1,9 @@
-"""Answers to service questions from ``knowledge/faq``, and the contact path to a person."""
+"""Answers to service questions from ``knowledge/faq``, and the request for a person.
+
+The bot does not manage queues: asking for a person sends the gateway a control item
+(``{"handoff": {"reason": ...}}``, see ``request_handoff``) and the gateway's router queues the
+conversation and tells the citizen what happens next (docs/handoff.md).
+"""
 
 import logging
 from typing import List
@@ -9,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.tracker_utils import language_of, latest_intent
+from bot.handoff import load_handoff_config
 from bot.i18n import pick
 from bot.knowledge import load_faq
 from bot.labels import faq_topic
@@ -30,6 +36,11 @@ def utter_faq(dispatcher: CollectingDispatcher, topic: str, language: str) -> bo
     return True
 
 
+def request_handoff(dispatcher: CollectingDispatcher, reason: str) -> None:
+    """Ask the gateway to bring in a person (``requested``, ``not_understood`` or ``topic``)."""
+    dispatcher.utter_message(json_message={"handoff": {"reason": reason}})
+
+
 class ActionAnswerFaq(Action):
     """Answer the ``faq_<topic>`` intent with ``knowledge/faq/<topic>.yml``."""
 
@@ -38,20 +49,22 @@ class ActionAnswerFaq(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Pick the topic from the intent and send its answer in the conversation's language."""
-        topic = faq_topic(latest_intent(tracker)) or ""
+        intent = latest_intent(tracker)
+        topic = faq_topic(intent) or ""
         if not utter_faq(dispatcher, topic, language_of(tracker)):
             dispatcher.utter_message(response="utter_default")
+        elif load_handoff_config().needs_person(intent):
+            request_handoff(dispatcher, "topic")
         return []
 
 
 class ActionRequestHuman(Action):
-    """Until live handoff exists, tell the citizen how to reach the city's customer service."""
+    """The citizen asked for a person: hand the conversation to the gateway's queue."""
 
     def name(self) -> str:
         return "action_request_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        """Say a person cannot join this chat yet, and give the city's contact answer."""
-        dispatcher.utter_message(response="utter_request_human_unavailable")
-        utter_faq(dispatcher, "city_contact", language_of(tracker))
+        """Send the handoff control item; the gateway says what happens next."""
+        request_handoff(dispatcher, "requested")
         return []

@@ -1,4 +1,4 @@
-"""When the bot is not sure: ask which of the two likeliest topics was meant, then offer a person.
+"""When the bot is not sure: ask which of the two likeliest topics was meant, then bring in a person.
 
 An emergency among the likely meanings is never left to a clarifying question: the emergency
 guidance is given at once.
@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import utter_faq
+from actions.answers import request_handoff, utter_faq
 from actions.tracker_utils import language_of
 from bot.i18n import pick
 from bot.knowledge import load_conversation_titles, load_faq
@@ -38,13 +38,13 @@ def _title(intent: str, language: str) -> str | None:
 
 
 class ActionClarify(Action):
-    """First miss: "did you mean A or B?"; second miss in a row: offer a person."""
+    """First miss: "did you mean A or B?"; second miss in a row: hand off to a person."""
 
     def name(self) -> str:
         return "action_clarify"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        """Choose between emergency guidance, a clarifying question and the offer of a person."""
+        """Choose between emergency guidance, a clarifying question and a handoff to a person."""
         language = language_of(tracker)
         ranking: list[dict[str, Any]] = [
             item
@@ -56,7 +56,7 @@ class ActionClarify(Action):
             utter_faq(dispatcher, "emergency", language)
             return []
         if float(tracker.get_slot("fallback_count") or 0) >= 2:
-            dispatcher.utter_message(response="utter_offer_human")
+            request_handoff(dispatcher, "not_understood")
             return []
         buttons = []
         for item in ranking:

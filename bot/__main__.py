@@ -1,9 +1,10 @@
-"""Command line: ``python -m bot {train,run,chat}``.
+"""Command line: ``python -m bot {train,run,chat,agent}``.
 
 - ``train [--force]``: train the Rasa model if its inputs changed;
 - ``run [--no-chat]``: start Redis (embedded unless REDIS_URL is set), the action server and
   Rasa, print where they are, and open a terminal chat (or wait with ``--no-chat``);
-- ``chat``: a terminal chat with an already running service.
+- ``chat``: a terminal chat with an already running service;
+- ``agent {add,list,remove,password}``: the support agents who sign in to the console.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sys
 import time
 
+from bot import agent_cli
 from bot.errors import CitybotError
 from bot.i18n import normalise_language
 from bot.settings import load_settings
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--lang", help="language hint for the terminal chat (fi, sv, en)")
     chat_p = sub.add_parser("chat", help="chat with a running service in the terminal")
     chat_p.add_argument("--lang", help="language hint (fi, sv, en)")
+    agent_cli.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -50,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
             train(force=args.force)
             return 0
+        if args.command == "agent":
+            return agent_cli.run(args)
         settings = load_settings()
         if args.command == "chat":
             from bot.terminal_chat import chat
@@ -64,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nThe service is ready ({time.monotonic() - started:.0f} s).", flush=True)
             gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
             print(f"  Web chat:  {gateway}/", flush=True)
+            print(f"  Console:   {gateway}/console/  (create an agent: python -m bot agent add NAME)", flush=True)
             print(f"  Health:    {gateway}/healthz", flush=True)
             print(f"  Rasa HTTP API (loopback only): {settings.rasa_url}", flush=True)
             print(f"  Logs: {settings.data_dir / 'logs'}", flush=True)

@@ -51,4 +51,17 @@ class Outbound:
     buttons: tuple[Button, ...] = ()
     links: tuple[str, ...] = ()
     language: str | None = None
-    control: str | None = None  # e.g. "handoff_started"; rendered by channels that show it
+    control: str | None = None  # "handoff": the bot asks for a person (the router acts on it)
+    details: dict[str, str] = field(default_factory=dict, compare=False)  # e.g. the handoff reason
+    sender: str = "bot"  # "bot" or "agent": channels may show who is speaking
+    agent_name: str | None = None  # the agent's display name, for agent replies
+
+
+@dataclass(frozen=True)
+class BotTurn:
+    """The bot's answer to one message: its replies and what it took the message for."""
+
+    replies: list[Outbound]
+    language: str | None = None
+    intent: str | None = None
+    confidence: float | None = None

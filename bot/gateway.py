@@ -7,6 +7,8 @@ each is a function that adds its routes and handlers to the application.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
@@ -15,11 +17,26 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.agents import Agents
 from bot.conversations import Conversations
+from bot.delivery import Delivery, DeliveryError
+from bot.handoff import Handoff, load_handoff_config
 from bot.rasa_client import RasaClient
 from bot.router import Router
 from bot.settings import Settings
-from bot.typedefs import BOT, CONVERSATIONS, HTTP, REDIS, ROUTER, SETTINGS
+from bot.transcript import Entry, Transcripts
+from bot.typedefs import (
+    AGENTS,
+    BOT,
+    CONVERSATIONS,
+    DELIVERY,
+    HANDOFF,
+    HTTP,
+    REDIS,
+    ROUTER,
+    SETTINGS,
+    TRANSCRIPTS,
+)
 
 logger = logging.getLogger(__name__)
 ChannelSetup = Callable[[web.Application], None]
@@ -37,6 +54,9 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[REDIS] = client
     app[CONVERSATIONS] = Conversations(client)
+    app[HANDOFF] = Handoff(client, load_handoff_config(), grace_seconds=app[SETTINGS].agent_grace_seconds)
+    app[TRANSCRIPTS] = Transcripts(client, app[SETTINGS].transcript_days)
+    app[AGENTS] = Agents(client)
     yield
     await client.close()
 
@@ -46,9 +66,43 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession()
     app[HTTP] = session
     app[BOT] = RasaClient(session, settings.rasa_url, settings.rasa_token)
-    app[ROUTER] = Router(app[CONVERSATIONS], app[BOT])
+    app[ROUTER] = Router(app[CONVERSATIONS], app[BOT], app[HANDOFF], app[TRANSCRIPTS])
     yield
     await session.close()
+
+
+async def requeue_abandoned(app: web.Application) -> list[str]:
+    """Put back conversations whose agent went away, and tell each citizen (once)."""
+    moved = await app[HANDOFF].requeue_abandoned()
+    texts = app[ROUTER].texts
+    for conversation in moved:
+        case = await app[HANDOFF].case(conversation)
+        reply = texts.reply("requeued", case.language, texts.cancel_button(case.language))
+        await app[TRANSCRIPTS].append(conversation, [Entry("bot", reply.text, language=case.language)])
+        try:
+            await app[DELIVERY].send(conversation, [reply])
+        except DeliveryError as error:
+            logger.warning("could not tell a citizen their conversation was requeued: %s", error)
+    return moved
+
+
+async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Every few seconds, in every gateway process: requeue abandoned conversations."""
+    interval = max(1.0, min(10.0, app[SETTINGS].agent_grace_seconds / 4))
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await requeue_abandoned(app)
+            except (RedisError, OSError) as error:
+                logger.warning("handoff sweep failed: %s", error.__class__.__name__)
+
+    task = asyncio.create_task(sweep())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -70,8 +124,10 @@ def create_app(settings: Settings, channels: Sequence[ChannelSetup] = ()) -> web
     """The gateway application with the given channels."""
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings
+    app[DELIVERY] = Delivery()
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_bot_ctx)
+    app.cleanup_ctx.append(_sweeper_ctx)
     app.router.add_get("/healthz", healthz)
     for setup in channels:
         setup(app)

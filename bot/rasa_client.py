@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.envelope import Button, Inbound, Outbound
+from bot.envelope import BotTurn, Button, Inbound, Outbound
 from bot.errors import CitybotError
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,15 @@ class BotUnavailableError(CitybotError):
 
 
 def to_outbound(reply: dict[str, Any], language: str | None) -> Outbound:
-    """Turn one Rasa reply into our envelope, pulling the links out of the text."""
+    """Turn one Rasa reply into our envelope, pulling the links out of the text.
+
+    A custom reply ``{"handoff": {"reason": ...}}`` (from ``action_request_human``) becomes the
+    control item ``handoff`` for the router.
+    """
+    custom = reply.get("custom")
+    if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
+        reason = str(custom["handoff"].get("reason") or "requested")
+        return Outbound(language=language, control="handoff", details={"reason": reason})
     text = str(reply.get("text") or "")
     buttons = tuple(
         Button(str(b.get("title", "")), str(b.get("payload", "")))
@@ -39,10 +47,12 @@ class RasaClient:
         self._session = session
         self._url = f"{base_url}/webhooks/citybot/webhook"
         self._health = f"{base_url}/webhooks/citybot/"
+        self._parse_url = f"{base_url}/model/parse"
+        self._token = token
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send(self, message: Inbound) -> list[Outbound]:
+    async def send(self, message: Inbound) -> BotTurn:
         """Run one message through the bot; raise BotUnavailableError if it cannot answer."""
         body = {
             "sender": message.conversation_id,
@@ -60,7 +70,25 @@ class RasaClient:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # not builtin TimeoutError on 3.10
             raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
         language = data.get("language") if isinstance(data.get("language"), str) else None
-        return [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
+        replies = [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
+        understood = data.get("understood") if isinstance(data.get("understood"), dict) else {}
+        intent = understood.get("intent") if isinstance(understood.get("intent"), str) else None
+        confidence = understood.get("confidence")
+        return BotTurn(replies, language, intent, float(confidence) if isinstance(confidence, (int, float)) else None)
+
+    async def parse(self, text: str) -> tuple[str | None, float]:
+        """Only the NLU: the intent of ``text`` and its confidence (Rasa's /model/parse)."""
+        try:
+            async with self._session.post(
+                self._parse_url, json={"text": text}, params={"token": self._token}, timeout=self._timeout
+            ) as response:
+                if response.status != 200:
+                    raise BotUnavailableError(f"bot answered HTTP {response.status}")
+                data = await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
+        intent = data.get("intent") or {}
+        return intent.get("name"), float(intent.get("confidence") or 0.0)
 
     async def healthy(self) -> bool:
         """True when the bot's channel answers."""

@@ -52,7 +52,8 @@ def _stems(value: Any, where: str) -> list[str]:
     return [str(stem) for lang in LANGUAGES for stem in value.get(lang, []) or []]
 
 
-def _schedule(entry: Mapping[str, Any], where: str, closed_by_default: frozenset[str]) -> Schedule:
+def parse_schedule(entry: Mapping[str, Any], where: str, closed_by_default: frozenset[str]) -> Schedule:
+    """Weekly hours, holiday rule and exceptions of one entry (a service point, a handoff queue)."""
     hours = entry.get("hours") or {}
     unknown = set(hours) - set(WEEKDAYS)
     if unknown:
@@ -101,7 +102,7 @@ class ServicePoints:
                 kind=entry["kind"],
                 name=trilingual(entry["name"], f"{where}.name"),
                 address=str(entry["address"]),
-                schedule=_schedule(entry, where, closed_by_default),
+                schedule=parse_schedule(entry, where, closed_by_default),
             )
             for exc_holiday in point.schedule.holiday_exceptions or {}:
                 if exc_holiday not in calendar.holiday_names:

@@ -9,13 +9,17 @@
 | ``CITYBOT_REDIS_PORT`` | 6389 | port of the embedded Redis |
 | ``CITYBOT_RASA_TOKEN`` | generated once into the data dir | token for Rasa's HTTP API |
 | ``CITYBOT_GATEWAY_HOST`` | 127.0.0.1 | where the gateway listens (0.0.0.0 behind a proxy) |
-| ``CITYBOT_GATEWAY_PORT`` | 8080 | the gateway: web chat, health, later Telegram and console |
+| ``CITYBOT_GATEWAY_PORT`` | 8080 | the gateway: web chat, Telegram webhook, agent console, health |
 | ``CITYBOT_MAX_MESSAGE_CHARS`` | 2000 | longest citizen message accepted |
 | ``CITYBOT_MAX_MESSAGES_PER_MINUTE`` | 30 | per web chat connection; more is refused |
 | ``CITYBOT_WEBCHAT_ORIGINS`` | none: same origin only | comma-separated origins of pages embedding the widget |
 | ``CITYBOT_TELEGRAM_TOKEN`` | unset: Telegram off | the bot's token from BotFather |
 | ``CITYBOT_TELEGRAM_SECRET`` | required with a token | secret Telegram sends in every webhook request |
 | ``CITYBOT_TELEGRAM_API_URL`` | https://api.telegram.org | Bot API server (a local fake in tests) |
+| ``CITYBOT_AGENT_GRACE_SECONDS`` | 60 | an agent's console gone this long: their conversations go back to the queue |
+| ``CITYBOT_TRANSCRIPT_DAYS`` | 30 | a conversation's transcript is kept this long after its last message |
+| ``CITYBOT_CONSOLE_SECURE_COOKIE`` | off | ``1``: the console's session cookie is Secure (serve it over HTTPS) |
+| ``CITYBOT_HANDOFF_FILE`` | ``knowledge/handoff.yml`` | queues, service hours, handoff texts (also read by actions) |
 """
 
 from __future__ import annotations
@@ -90,6 +94,9 @@ class Settings:
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org"
+    agent_grace_seconds: int = 60
+    transcript_days: int = 30
+    console_secure_cookie: bool = False
 
     @property
     def rasa_url(self) -> str:
@@ -136,4 +143,7 @@ def load_settings() -> Settings:
         telegram_secret=os.environ.get("CITYBOT_TELEGRAM_SECRET", ""),
         telegram_api_url=os.environ.get("CITYBOT_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
         webchat_origins=tuple(o.strip() for o in os.environ.get("CITYBOT_WEBCHAT_ORIGINS", "").split(",") if o.strip()),
+        agent_grace_seconds=_positive("CITYBOT_AGENT_GRACE_SECONDS", 60),
+        transcript_days=_positive("CITYBOT_TRANSCRIPT_DAYS", 30),
+        console_secure_cookie=os.environ.get("CITYBOT_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes"),
     )

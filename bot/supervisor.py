@@ -54,6 +54,34 @@ def redis_server_binary() -> str:
     return found
 
 
+def embedded_redis_command(settings: Settings) -> list[str]:
+    """The embedded redis-server's command line: loopback only, data kept in the data dir."""
+    data = settings.data_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    return [
+        redis_server_binary(),
+        "--port",
+        str(settings.redis.port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+    ]
+
+
+def redis_reachable(settings: Settings) -> bool:
+    """True when the configured Redis answers a PING."""
+    return _redis_ok(settings.redis.host, settings.redis.port, settings.redis.password)
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so that a ``with Stack(...)`` block stops its children.
 
@@ -196,29 +224,7 @@ class Stack(AbstractContextManager["Stack"]):
         redis = self.settings.redis
         self.progress("[1/4] Redis ...")
         if redis.embedded:
-            data = self.settings.data_dir / "redis"
-            data.mkdir(parents=True, exist_ok=True)
-            managed = self._spawn(
-                "redis",
-                [
-                    redis_server_binary(),
-                    "--port",
-                    str(redis.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    str(data),
-                    "--appendonly",
-                    "yes",
-                    "--save",
-                    "",
-                    "--daemonize",
-                    "no",
-                    "--protected-mode",
-                    "yes",
-                ],
-                dict(os.environ),
-            )
+            managed = self._spawn("redis", embedded_redis_command(self.settings), dict(os.environ))
             took = self._wait(managed, partial(_redis_ok, redis.host, redis.port, None), 20)
             self.progress(f"      embedded redis-server on 127.0.0.1:{redis.port} ready ({took:.1f} s)")
         elif not _redis_ok(redis.host, redis.port, redis.password):

@@ -3,10 +3,14 @@
 from aiohttp import ClientSession, web
 from redis.asyncio import Redis
 
+from bot.agents import Agents
 from bot.conversations import Conversations
+from bot.delivery import Delivery
+from bot.handoff import Handoff
 from bot.rasa_client import RasaClient
 from bot.router import Router
 from bot.settings import Settings
+from bot.transcript import Transcripts
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
@@ -14,3 +18,7 @@ HTTP = web.AppKey("http", ClientSession)
 BOT = web.AppKey("bot", RasaClient)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 ROUTER = web.AppKey("router", Router)
+HANDOFF = web.AppKey("handoff", Handoff)
+TRANSCRIPTS = web.AppKey("transcripts", Transcripts)
+AGENTS = web.AppKey("agents", Agents)
+DELIVERY = web.AppKey("delivery", Delivery)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+import yaml
 from playwright.async_api import Browser, async_playwright
 from rasa_sdk import Tracker
 
+from bot.opening_hours import WEEKDAYS
+from bot.paths import knowledge_dir
 from bot.settings import RedisAddress, Settings
 from bot.supervisor import Stack, free_port
 from bot.training import require_model
@@ -23,6 +27,26 @@ FIXED_NOW = "2026-12-20T12:00:00+02:00"
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _test_handoff_file() -> Path:
+    """knowledge/handoff.yml with the Finnish and Swedish queues open around the clock.
+
+    The English queue keeps its real hours, so at FIXED_NOW (a Sunday) it is closed and opens
+    on Monday: the out-of-hours path is tested with it.
+    """
+    data = yaml.safe_load((knowledge_dir() / "handoff.yml").read_text(encoding="utf-8"))
+    for queue in ("fi", "sv"):
+        data["queues"][queue]["hours"] = {day: "00:00-24:00" for day in WEEKDAYS}
+        data["queues"][queue]["holidays"] = "normal"
+    path = Path(tempfile.mkdtemp(prefix="citybot-handoff-")) / "handoff.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+# Both in this process (gateways made by tests) and in the stack's processes.
+os.environ["CITYBOT_HANDOFF_FILE"] = str(_test_handoff_file())
+os.environ["CITYBOT_FIXED_NOW"] = FIXED_NOW
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,7 @@ class FakeTelegram:
                     "from": BOT_USER,
                 }
             )
-        if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook"):
+        if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook", "sendChatAction"):
             return _ok(True)
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
 

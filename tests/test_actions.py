@@ -12,6 +12,7 @@ from actions.answers import ActionAnswerFaq, ActionRequestHuman
 from actions.fallback import ActionClarify
 from actions.language import ActionChangeLanguage, ValidateSlotMappings
 from actions.opening_hours import ActionOpeningHours
+from bot.handoff import load_handoff_config
 from bot.knowledge import load_faq
 from bot.opening_hours import CITY_TZ
 
@@ -54,12 +55,24 @@ async def test_faq_without_knowledge_falls_back(tracker: TrackerFactory, domain_
     assert [m["response"] for m in messages] == ["utter_default"]
 
 
-async def test_request_human_gives_contact_answer(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
-    messages, _ = await run(
+async def test_request_human_asks_the_gateway_for_a_person(
+    tracker: TrackerFactory, domain_dict: dict[str, Any]
+) -> None:
+    [message], _ = await run(
         ActionRequestHuman(), tracker(intent="request_human", slots={"language": "sv"}), domain_dict
     )
-    assert [m["response"] for m in messages] == ["utter_request_human_unavailable", "utter_faq_answer"]
-    assert messages[1]["answer"] == load_faq()["city_contact"].answer["sv"]
+    assert message["custom"] == {"handoff": {"reason": "requested"}}
+
+
+async def test_topic_needing_a_person_is_answered_then_handed_off(
+    tracker: TrackerFactory, domain_dict: dict[str, Any]
+) -> None:
+    assert "faq/social_assistance" in load_handoff_config().topics_needing_person
+    answer, handoff = (await run(ActionAnswerFaq(), tracker(intent="faq_social_assistance"), domain_dict))[0]
+    assert answer["answer"] == load_faq()["social_assistance"].answer["fi"]
+    assert handoff["custom"] == {"handoff": {"reason": "topic"}}
+    messages, _ = await run(ActionAnswerFaq(), tracker(intent="faq_library"), domain_dict)
+    assert [bool(m.get("custom")) for m in messages] == [False]
 
 
 async def test_oodi_open_now_before_closing(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
@@ -119,7 +132,7 @@ async def test_no_place_gives_the_general_answer(tracker: TrackerFactory, domain
     assert message["answer"] == load_faq()["opening_hours"].answer["fi"]
 
 
-async def test_clarify_offers_two_topics_then_a_person(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+async def test_clarify_offers_two_topics_then_hands_off(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
     ranking = [
         ("nlu_fallback", 0.6),
         ("greet", 0.3),
@@ -138,7 +151,7 @@ async def test_clarify_offers_two_topics_then_a_person(tracker: TrackerFactory, 
     [second], _ = await run(
         ActionClarify(), tracker(intent="nlu_fallback", ranking=ranking, slots={"fallback_count": 2.0}), domain_dict
     )
-    assert second["response"] == "utter_offer_human"
+    assert second["custom"] == {"handoff": {"reason": "not_understood"}}
 
 
 async def test_unsure_emergency_is_answered_not_asked(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
@@ -257,9 +270,9 @@ async def test_odd_slot_values_are_corrected(tracker: TrackerFactory) -> None:
 def test_interval_ending_at_midnight_is_written_24() -> None:
     from datetime import date
 
-    from actions.opening_hours import format_intervals
     from bot.knowledge import load_calendar
     from bot.opening_hours import DayHours, Interval
+    from bot.time_words import format_intervals
 
     day = DayHours(date(2026, 11, 25), (Interval.parse("08:00-24:00"),))
     assert format_intervals(day, "fi", load_calendar()) == "8.00–24.00"

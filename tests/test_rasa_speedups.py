@@ -12,7 +12,10 @@ from bot import rasa_speedups
 
 GOOD: list[dict[str, Any]] = [
     {"events": [], "responses": []},
-    {"events": [{"event": "slot", "name": "language", "value": "fi", "timestamp": None}], "responses": [{"text": "Hei"}]},
+    {
+        "events": [{"event": "slot", "name": "language", "value": "fi", "timestamp": None}],
+        "responses": [{"text": "Hei"}],
+    },
     {"responses": [{"text": "Hei", "buttons": [{"title": "Kyllä", "payload": "/affirm"}]}]},
 ]
 BAD: list[dict[str, Any]] = [

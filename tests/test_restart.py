@@ -10,7 +10,7 @@ import pytest
 
 from bot.knowledge import load_faq
 from bot.supervisor import Stack
-from tests.test_webchat import Citizen
+from tests.clients import Citizen
 
 pytestmark = pytest.mark.integration
 

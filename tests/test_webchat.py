@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -16,35 +15,10 @@ from bot.gateway import create_app
 from bot.settings import RedisAddress
 from bot.supervisor import Stack, free_port
 from channels.webchat import setup_webchat
+from tests.clients import Citizen
 
 pytestmark = pytest.mark.integration
 ServerFactory = Callable[..., Awaitable[TestServer]]
-
-
-class Citizen:
-    """A socket.io client that collects what the server emits."""
-
-    def __init__(self) -> None:
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        for name in ("session_confirm", "bot_uttered", "chat_error"):
-            self.client.on(name, self._collector(name))
-
-    def _collector(self, name: str) -> Callable[[Any], Awaitable[None]]:
-        async def collect(data: Any = None) -> None:
-            await self.events.put((name, data))
-
-        return collect
-
-    async def next(self, timeout: float = 30) -> tuple[str, Any]:
-        return await asyncio.wait_for(self.events.get(), timeout)
-
-    async def start(self, url: str, session_id: str | None = None, protocol: str | None = "citybot") -> str:
-        await self.client.connect(url, transports=["websocket"], socketio_path="socket.io")
-        await self.client.emit("session_request", {"session_id": session_id, "protocol": protocol})
-        name, confirmed = await self.next()
-        assert name == "session_confirm"
-        return str(confirmed)
 
 
 @pytest.fixture

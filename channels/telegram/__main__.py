@@ -1,7 +1,8 @@
 """Telegram in polling mode, for development: ``python -m channels.telegram``.
 
 Uses the same router, Redis and bot as the gateway; needs CITYBOT_TELEGRAM_TOKEN (and the rest of
-the service running, e.g. ``python -m bot run --no-chat``).
+the service running, e.g. ``python -m bot run --no-chat``). Agents' replies reach Telegram users
+from the gateway, which pushes through the Bot API when it has the same token.
 """
 
 import asyncio
@@ -11,9 +12,11 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bot.conversations import Conversations
+from bot.handoff import Handoff, load_handoff_config
 from bot.rasa_client import RasaClient
 from bot.router import Router
 from bot.settings import load_settings
+from bot.transcript import Transcripts
 from channels.telegram.channel import TelegramChannel, build_application
 
 
@@ -26,7 +29,9 @@ async def main() -> None:
     address = settings.redis
     redis = Redis(host=address.host, port=address.port, db=address.db, password=address.password)
     async with aiohttp.ClientSession() as session:
-        router = Router(Conversations(redis), RasaClient(session, settings.rasa_url, settings.rasa_token))
+        bot = RasaClient(session, settings.rasa_url, settings.rasa_token)
+        handoff = Handoff(redis, load_handoff_config(), grace_seconds=settings.agent_grace_seconds)
+        router = Router(Conversations(redis), bot, handoff, Transcripts(redis, settings.transcript_days))
         application = build_application(settings, polling=True)
         TelegramChannel(application, router, redis, settings)
         async with application:

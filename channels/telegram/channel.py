@@ -18,11 +18,12 @@ import hmac
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from aiohttp import web
 from redis.asyncio import Redis
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
@@ -33,7 +34,7 @@ from bot.knowledge import load_texts
 from bot.rasa_client import BotUnavailableError
 from bot.router import Router
 from bot.settings import Settings
-from bot.typedefs import REDIS, ROUTER, SETTINGS
+from bot.typedefs import DELIVERY, REDIS, ROUTER, SETTINGS
 
 logger = logging.getLogger(__name__)
 STRINGS_FILE = Path(__file__).parent / "strings.yml"
@@ -141,6 +142,18 @@ class TelegramChannel:
         except TelegramError as error:
             logger.warning("Telegram did not take a reply: %s", error.__class__.__name__)
 
+    async def push(self, user_id: str, replies: Sequence[Outbound]) -> None:
+        """Send replies that did not come from an update (an agent's message, a handoff notice)."""
+        for reply in replies:
+            await self._send(int(user_id), reply)
+
+    async def typing(self, user_id: str) -> None:
+        """Show "typing..." in the citizen's chat (Telegram shows it for about 5 s)."""
+        try:
+            await self.application.bot.send_chat_action(int(user_id), ChatAction.TYPING)
+        except TelegramError as error:
+            logger.info("Telegram did not take a chat action: %s", error.__class__.__name__)
+
     async def _say(self, update: Update, key: str) -> None:
         user, chat = update.effective_user, update.effective_chat
         if chat is None:
@@ -200,6 +213,7 @@ def setup_telegram(app: web.Application) -> None:
         channel = TelegramChannel(application, app[ROUTER], app[REDIS], settings)
         await application.initialize()
         app[TELEGRAM] = channel
+        app[DELIVERY].register("telegram", channel.push, channel.typing)
         yield
         await application.shutdown()
 

@@ -11,29 +11,33 @@ a ``chat_error`` ``{code, message}`` event and changes nothing; other conversati
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 import uuid
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import socketio
 from aiohttp import web
+from redis.asyncio import Redis
 
-from bot.envelope import Inbound, Outbound
+from bot.conversations import PREFIX
+from bot.envelope import Button, Inbound, Outbound
 from bot.errors import CitybotError
 from bot.i18n import normalise_language
 from bot.knowledge import load_texts
 from bot.rasa_client import BotUnavailableError
-from bot.typedefs import ROUTER, SETTINGS
+from bot.typedefs import DELIVERY, HANDOFF, REDIS, ROUTER, SETTINGS
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 STRINGS_FILE = Path(__file__).parent / "widget_strings.yml"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WEBCHAT_SIO = web.AppKey("webchat_sio", socketio.AsyncServer)
+OUTBOX_DAYS = 30
 
 
 class WebchatError(CitybotError):
@@ -45,7 +49,7 @@ class WebchatError(CitybotError):
 
 
 def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
-    """A reply in the shape Rasa's socket.io channel sends; ``extended`` adds lang and links."""
+    """A reply in the shape Rasa's socket.io channel sends; ``extended`` adds lang, links, sender."""
     event: dict[str, Any] = {"text": reply.text}
     if reply.buttons:
         event["quick_replies"] = [
@@ -55,7 +59,78 @@ def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
         event["links"] = list(reply.links)
         if reply.language:
             event["lang"] = reply.language
+        if reply.sender != "bot":
+            event["sender"] = reply.sender
+            if reply.agent_name:
+                event["agent_name"] = reply.agent_name
     return event
+
+
+def _stored(reply: Outbound) -> str:
+    return json.dumps(
+        {
+            "text": reply.text,
+            "buttons": [[b.title, b.payload] for b in reply.buttons],
+            "links": list(reply.links),
+            "language": reply.language,
+            "sender": reply.sender,
+            "agent_name": reply.agent_name,
+        }
+    )
+
+
+def _restored(raw: bytes | str) -> Outbound:
+    data = json.loads(raw)
+    return Outbound(
+        text=data["text"],
+        buttons=tuple(Button(title, payload) for title, payload in data["buttons"]),
+        links=tuple(data["links"]),
+        language=data["language"],
+        sender=data["sender"],
+        agent_name=data["agent_name"],
+    )
+
+
+class Presence:
+    """Which web chat sessions have a page open, across gateway processes, and their outboxes.
+
+    A reply pushed to a session with no open page waits in its outbox (a Redis list, kept
+    ``OUTBOX_DAYS``) and is delivered when the citizen comes back (``session_request``).
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def opened(self, session_id: str) -> None:
+        key = f"{PREFIX}wc:open:{session_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 24 * 3600)
+            await pipe.execute()
+
+    async def closed(self, session_id: str) -> None:
+        key = f"{PREFIX}wc:open:{session_id}"
+        if await self._redis.decr(key) <= 0:
+            await self._redis.delete(key)
+
+    async def is_open(self, session_id: str) -> bool:
+        value = await self._redis.get(f"{PREFIX}wc:open:{session_id}")
+        return value is not None and int(value) > 0
+
+    async def keep(self, session_id: str, replies: Sequence[Outbound]) -> None:
+        key = f"{PREFIX}outbox:webchat:{session_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, *[_stored(r) for r in replies])
+            pipe.expire(key, OUTBOX_DAYS * 24 * 3600)
+            await pipe.execute()
+
+    async def take(self, session_id: str) -> list[Outbound]:
+        key = f"{PREFIX}outbox:webchat:{session_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(key, 0, -1)
+            pipe.delete(key)
+            raw, _ = await pipe.execute()
+        return [_restored(item) for item in raw]
 
 
 class _RateLimit:
@@ -117,7 +192,10 @@ def setup_webchat(app: web.Application) -> None:
     """Attach the socket.io server and the widget's files to the gateway application."""
     settings = app[SETTINGS]
     _static_routes(app)
+    # Through Redis, so that an agent's reply from any gateway process reaches the citizen's socket.
+    manager = socketio.AsyncRedisManager(settings.redis.url, channel=f"{PREFIX}socketio")
     sio = socketio.AsyncServer(
+        client_manager=manager,
         async_mode="aiohttp",
         cors_allowed_origins=settings.webchat_origins or None,
         max_http_buffer_size=max(16 * 1024, settings.max_message_chars * 8),
@@ -129,7 +207,23 @@ def setup_webchat(app: web.Application) -> None:
 
     async def fail(sid: str, error: WebchatError) -> None:
         logger.info("web chat %s refused: %s", error.code, error)
-        await sio.emit("chat_error", {"code": error.code, "message": str(error)}, to=sid)
+        await sio.emit("chat_error", {"code": error.code, "message": str(error)}, to=sid, ignore_queue=True)
+
+    def presence() -> Presence:
+        return Presence(app[REDIS])
+
+    async def push(session_id: str, replies: Sequence[Outbound]) -> None:
+        if not await presence().is_open(session_id):
+            await presence().keep(session_id, replies)
+            return
+        for reply in replies:
+            await sio.emit("bot_uttered", bot_uttered(reply, True), room=f"{session_id}:ext")
+            await sio.emit("bot_uttered", bot_uttered(reply, False), room=f"{session_id}:plain")
+
+    async def agent_typing(session_id: str) -> None:
+        await sio.emit("agent_typing", {}, room=f"{session_id}:ext")
+
+    app[DELIVERY].register("webchat", push, agent_typing)
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -139,11 +233,34 @@ def setup_webchat(app: web.Application) -> None:
     async def session_request(sid: str, data: Any = None) -> None:
         wanted = data.get("session_id") if isinstance(data, dict) else None
         session_id = wanted if isinstance(wanted, str) and SESSION_ID.match(wanted) else uuid.uuid4().hex
+        extended = isinstance(data, dict) and data.get("protocol") == "citybot"
         async with sio.session(sid) as session:
+            previous = session.get("session_id")
             session["session_id"] = session_id
-            session["extended"] = isinstance(data, dict) and data.get("protocol") == "citybot"
-        await sio.enter_room(sid, session_id)  # every tab of this conversation, for later pushes
-        await sio.emit("session_confirm", session_id, to=sid)
+            session["extended"] = extended
+        if previous:
+            await sio.leave_room(sid, f"{previous}:ext")
+            await sio.leave_room(sid, f"{previous}:plain")
+            await presence().closed(previous)
+        # Every tab of this conversation, for pushes from agents (by protocol: plain clients get Rasa's shape).
+        await sio.enter_room(sid, f"{session_id}:{'ext' if extended else 'plain'}")
+        await presence().opened(session_id)
+        await sio.emit("session_confirm", session_id, to=sid, ignore_queue=True)
+        for reply in await presence().take(session_id):
+            await sio.emit("bot_uttered", bot_uttered(reply, extended), to=sid, ignore_queue=True)
+
+    @sio.event
+    async def disconnect(sid: str, reason: Any = None) -> None:
+        session = await sio.get_session(sid)
+        if session.get("session_id"):
+            await presence().closed(session["session_id"])
+
+    @sio.event
+    async def user_typing(sid: str, data: Any = None) -> None:
+        """The citizen is typing: the agent holding the conversation sees it (nothing else does)."""
+        session = await sio.get_session(sid)
+        if session.get("session_id"):
+            await app[HANDOFF].citizen_typing(f"webchat:{session['session_id']}")
 
     @sio.event
     async def user_uttered(sid: str, data: Any = None) -> None:
@@ -171,4 +288,4 @@ def setup_webchat(app: web.Application) -> None:
             await fail(sid, WebchatError("unavailable", "the bot is not available right now"))
             return
         for reply in replies:
-            await sio.emit("bot_uttered", bot_uttered(reply, session.get("extended", False)), to=sid)
+            await sio.emit("bot_uttered", bot_uttered(reply, session.get("extended", False)), to=sid, ignore_queue=True)

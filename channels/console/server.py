@@ -1,0 +1,501 @@
+"""The agents' console: sign-in, the live queue, and chat with citizens (docs/handoff.md).
+
+HTTP routes under ``/console/`` serve the page, its texts and a small JSON API; one WebSocket per
+open console (``/console/ws``) carries the queue, transcripts and chat. Each connection follows
+Redis streams (the handoff events and the transcripts of the agent's conversations) from the
+last id it has sent, so nothing is lost or repeated, also when the browser reconnects and says
+which id it saw last. Several gateway processes can serve consoles and citizens at once: all
+state and delivery goes through Redis.
+
+Security: argon2id passwords and attempt limits (``bot.agents``); a random session token in an
+HttpOnly, SameSite=Strict cookie; a CSRF token (per session) on every POST and in the socket's
+first message; the socket's Origin must be this host; a Content-Security-Policy without inline
+scripts; citizens' messages are only ever put in the page as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator
+from urllib.parse import urlparse
+
+from aiohttp import WSMsgType, web
+from redis.exceptions import RedisError
+
+from bot.agents import Agent, AgentError, Session
+from bot.delivery import DeliveryError
+from bot.envelope import Outbound
+from bot.handoff import EVENTS_KEY, TYPING_CHANNEL, Case, HandoffError
+from bot.i18n import LANGUAGES, pick
+from bot.knowledge import load_texts
+from bot.transcript import Entry, decode_entry, log_key
+from bot.typedefs import AGENTS, DELIVERY, HANDOFF, REDIS, ROUTER, SETTINGS, TRANSCRIPTS
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+STRINGS_FILE = HERE / "strings.yml"
+CANNED_FILE = HERE.parent.parent / "knowledge" / "canned_responses.yml"
+COOKIE = "citybot_console"
+CSRF_HEADER = "X-CSRF-Token"
+HELLO_SECONDS = 10
+BLOCK_MS = 1000
+QUEUE_REFRESH_SECONDS = 5.0
+TYPING_EVERY_SECONDS = 2.0
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class ConsoleConnection:
+    """One agent's open console: reads their commands, follows Redis for them."""
+
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, agent: Agent) -> None:
+        self.app = app
+        self.ws = ws
+        self.agent = agent
+        self.cursors: dict[str, str] = {}  # conversation → last transcript id sent
+        self._events_cursor = "$"
+        self._queue_dirty = True
+        self._last_queue = 0.0
+        self._last_typing: dict[str, float] = {}
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until the browser goes."""
+        handoff = self.app[HANDOFF]
+        self._events_cursor = await self._latest_event_id()
+        await handoff.heartbeat(self.agent.username)
+        await self._send_ready()
+        pump = asyncio.create_task(self._pump())
+        try:
+            async for message in self.ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                await self._command(message.data)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _latest_event_id(self) -> str:
+        last = await self.app[REDIS].xrevrange(EVENTS_KEY, count=1)
+        return _s(last[0][0]) if last else "0"
+
+    async def _pump(self) -> None:
+        """Follow the handoff events and this agent's transcripts; keep the agent online."""
+        redis, handoff = self.app[REDIS], self.app[HANDOFF]
+        while not self.ws.closed:
+            try:
+                streams = {EVENTS_KEY: self._events_cursor}
+                streams.update({log_key(c): cursor for c, cursor in self.cursors.items()})
+                result = await redis.xread(streams, block=BLOCK_MS, count=200)
+                for stream, entries in result or []:
+                    name = _s(stream)
+                    if name == EVENTS_KEY:
+                        self._events_cursor = _s(entries[-1][0])
+                        await self._on_events([{_s(k): _s(v) for k, v in f.items()} for _, f in entries])
+                        continue
+                    conversation = name[len(log_key("")) :]
+                    if conversation not in self.cursors:
+                        continue
+                    for entry_id, fields in entries:
+                        self.cursors[conversation] = _s(entry_id)
+                        await self._send(
+                            {"type": "entry", "conversation": conversation, "entry": decode_entry(entry_id, fields)}
+                        )
+                await handoff.heartbeat(self.agent.username)
+                if self._queue_dirty or time.monotonic() - self._last_queue > QUEUE_REFRESH_SECONDS:
+                    await self._send_queue()
+            except (RedisError, OSError) as error:
+                logger.warning("console stream read failed: %s", error.__class__.__name__)
+                await asyncio.sleep(1)
+            except ConnectionResetError:
+                return
+
+    async def _on_events(self, events: list[dict[str, str]]) -> None:
+        self._queue_dirty = True
+        handoff = self.app[HANDOFF]
+        for event in events:
+            conversation = event.get("conversation", "")
+            mine = conversation in self.cursors
+            if (
+                not mine
+                and event.get("agent") == self.agent.username
+                and event.get("type") in ("claimed", "transferred")
+            ):
+                case = await handoff.case(conversation)
+                if case.mode == "agent" and case.agent == self.agent.username:
+                    await self._open(conversation, "0", claimed=True)
+            elif mine:
+                case = await handoff.case(conversation)
+                if case.mode != "agent" or case.agent != self.agent.username:
+                    self.cursors.pop(conversation, None)
+                    why = {"ended": "ended", "requeued": "requeued", "cancelled": "ended"}.get(event.get("type", ""))
+                    await self._send({"type": "released", "conversation": conversation, "why": why or "transferred"})
+
+    # -- commands from the browser -------------------------------------------------------------------
+
+    async def _command(self, raw: str) -> None:
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            await self._error("malformed", "messages must be JSON objects")
+            return
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            await self._error("malformed", "messages must be JSON objects with a type")
+            return
+        kind = data["type"]
+        conversation = data.get("conversation")
+        if kind != "hello" and not isinstance(conversation, str):
+            await self._error("malformed", "this message needs a conversation")
+            return
+        handler = getattr(self, f"_do_{kind}", None)
+        if handler is None:
+            await self._error("unknown_type", f"unknown message type {kind!r}")
+            return
+        try:
+            await handler(conversation, data)
+        except HandoffError as error:
+            await self._error(error.code, str(error), conversation)
+
+    async def _do_hello(self, conversation: Any, data: dict[str, Any]) -> None:
+        await self._send_ready()  # a repeated hello (after a reconnect) gets the state again
+
+    async def _do_claim(self, conversation: str, data: dict[str, Any]) -> None:
+        handoff = self.app[HANDOFF]
+        case = await handoff.claim(conversation, self.agent.username)
+        texts = self.app[ROUTER].texts
+        joined = texts.reply("agent_joined", case.language, agent=self.agent.name)
+        await self._record(conversation, Entry("bot", joined.text, language=case.language))
+        await self._deliver(conversation, [joined])
+        await self._send({"type": "claimed", "conversation": conversation, "case": case.public()})
+        await self._open(conversation, "0")
+
+    async def _do_open(self, conversation: str, data: dict[str, Any]) -> None:
+        case = await self._mine(conversation)
+        after = data.get("after") if isinstance(data.get("after"), str) else "0"
+        await self._open(case.conversation, after or "0")
+
+    async def _do_send(self, conversation: str, data: dict[str, Any]) -> None:
+        case = await self._mine(conversation)
+        text = await self._text(data, conversation)
+        if text is None:
+            return
+        await self._record(conversation, Entry("agent", text, language=case.language, agent=self.agent.name))
+        reply = Outbound(text=text, language=case.language or None, sender="agent", agent_name=self.agent.name)
+        await self._deliver(conversation, [reply])
+
+    async def _do_note(self, conversation: str, data: dict[str, Any]) -> None:
+        await self._mine(conversation)
+        text = await self._text(data, conversation)
+        if text is not None:
+            await self._record(conversation, Entry("note", text, agent=self.agent.name))
+
+    async def _do_typing(self, conversation: str, data: dict[str, Any]) -> None:
+        await self._mine(conversation)
+        now = time.monotonic()
+        if now - self._last_typing.get(conversation, 0.0) >= TYPING_EVERY_SECONDS:
+            self._last_typing[conversation] = now
+            with contextlib.suppress(DeliveryError):
+                await self.app[DELIVERY].typing(conversation)
+
+    async def _do_transfer(self, conversation: str, data: dict[str, Any]) -> None:
+        case = await self._mine(conversation)
+        queue, to_agent = data.get("queue"), data.get("agent")
+        handoff = self.app[HANDOFF]
+        if isinstance(to_agent, str) and to_agent:
+            await handoff.transfer(conversation, self.agent.username, to_agent=to_agent)
+        elif isinstance(queue, str) and queue:
+            await handoff.transfer(conversation, self.agent.username, queue=queue)
+        else:
+            raise HandoffError("malformed", "transfer needs a queue or an agent")
+        self.cursors.pop(conversation, None)
+        notice = self.app[ROUTER].texts.reply("transferred", case.language)
+        await self._record(conversation, Entry("bot", notice.text, language=case.language))
+        await self._deliver(conversation, [notice])
+        await self._send({"type": "released", "conversation": conversation, "why": "transferred"})
+
+    async def _do_end(self, conversation: str, data: dict[str, Any]) -> None:
+        case = await self._mine(conversation)
+        await self.app[HANDOFF].end(conversation, self.agent.username)
+        self.cursors.pop(conversation, None)
+        texts = self.app[ROUTER].texts
+        replies = [
+            texts.reply("ended", case.language),
+            texts.reply("rating_question", case.language, texts.rating_buttons()),
+        ]
+        await self._record(conversation, *[Entry("bot", r.text, language=case.language) for r in replies])
+        await self._deliver(conversation, replies)
+        await self._send({"type": "released", "conversation": conversation, "why": "ended"})
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    async def _mine(self, conversation: str) -> Case:
+        case = await self.app[HANDOFF].case(conversation)
+        if case.mode != "agent" or case.agent != self.agent.username:
+            raise HandoffError("not_yours", "you do not hold this conversation")
+        return case
+
+    async def _text(self, data: dict[str, Any], conversation: str) -> str | None:
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip():
+            await self._error("empty", "write something first", conversation)
+            return None
+        if len(text) > self.app[SETTINGS].max_message_chars:
+            await self._error("too_long", "the message is too long", conversation)
+            return None
+        return text.strip()
+
+    async def _open(self, conversation: str, after: str, claimed: bool = False) -> None:
+        case = await self.app[HANDOFF].case(conversation)
+        entries = await self.app[TRANSCRIPTS].read(conversation, after)
+        self.cursors[conversation] = entries[-1]["id"] if entries else (after if after != "0" else "0-0")
+        await self._send(
+            {"type": "transcript", "conversation": conversation, "case": case.public(), "entries": entries}
+        )
+        if claimed:
+            self._queue_dirty = True
+
+    async def _record(self, conversation: str, *entries: Entry) -> None:
+        await self.app[TRANSCRIPTS].append(conversation, entries)
+
+    async def _deliver(self, conversation: str, replies: list[Outbound]) -> None:
+        try:
+            await self.app[DELIVERY].send(conversation, replies)
+        except DeliveryError as error:
+            logger.warning("console reply not delivered: %s", error)
+            await self._error("undeliverable", "the citizen's channel is not available in this gateway", conversation)
+
+    async def _send_ready(self) -> None:
+        config = self.app[HANDOFF].config
+        agents = await self.app[AGENTS].all()
+        await self._send(
+            {
+                "type": "ready",
+                "agent": {"username": self.agent.username, "name": self.agent.name},
+                "queues": [{"id": q, "name": config.queue_names[q]} for q in config.queues],
+                "agents": [
+                    {"username": a.username, "name": a.name} for a in agents if a.username != self.agent.username
+                ],
+            }
+        )
+        self._queue_dirty = True
+
+    async def _send_queue(self) -> None:
+        handoff = self.app[HANDOFF]
+        mine = [case.public() for case in await handoff.held_by(self.agent.username)]
+        await self._send({"type": "queue", "waiting": await handoff.waiting(), "mine": mine})
+        self._queue_dirty = False
+        self._last_queue = time.monotonic()
+
+    async def citizen_typing(self, conversation: str) -> None:
+        """The citizen of one of this agent's conversations is typing."""
+        if conversation in self.cursors:
+            await self._send({"type": "typing", "conversation": conversation})
+
+    async def _error(self, code: str, message: str, conversation: str | None = None) -> None:
+        payload: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if conversation:
+            payload["conversation"] = conversation
+        await self._send(payload)
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        if not self.ws.closed:
+            await self.ws.send_json(payload)
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+CONNECTIONS = web.AppKey("console_connections", set[ConsoleConnection])
+
+
+def console_strings() -> dict[str, dict[str, str]]:
+    """The console's own texts, each checked to exist in fi, sv and en."""
+    return load_texts(STRINGS_FILE)
+
+
+def canned_responses() -> dict[str, dict[str, dict[str, str]]]:
+    """``knowledge/canned_responses.yml``: id → {title, text}, each in fi, sv and en."""
+    titles, texts = load_texts(CANNED_FILE, "titles"), load_texts(CANNED_FILE, "texts")
+    if set(titles) != set(texts):
+        raise ValueError(f"{CANNED_FILE}: titles and texts must have the same ids")
+    return {key: {"title": titles[key], "text": texts[key]} for key in titles}
+
+
+async def _session(request: web.Request) -> Session | None:
+    return await request.app[AGENTS].session(request.cookies.get(COOKIE))
+
+
+async def _signed_in(request: web.Request, *, csrf: bool) -> tuple[Session, Agent]:
+    session = await _session(request)
+    agent = await request.app[AGENTS].get(session.username) if session else None
+    if session is None or agent is None:
+        raise web.HTTPUnauthorized(text=json.dumps({"error": "sign in first"}), content_type="application/json")
+    if csrf and not session.csrf_ok(request.headers.get(CSRF_HEADER)):
+        raise web.HTTPForbidden(
+            text=json.dumps({"error": "missing or wrong CSRF token"}), content_type="application/json"
+        )
+    return session, agent
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def setup_console(app: web.Application) -> None:
+    """Add the console's routes and its per-process typing listener to the gateway."""
+    strings = console_strings()
+    canned = canned_responses()
+    app[CONNECTIONS] = set()
+
+    @web.middleware
+    async def headers(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        if request.path.startswith("/console"):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+    app.middlewares.append(headers)
+
+    async def to_page(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/console/")
+
+    async def page(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "console.html")
+
+    async def strings_json(_: web.Request) -> web.Response:
+        return web.json_response(strings)
+
+    async def signin(request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            return _json_error(415, "send JSON")
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _json_error(400, "malformed JSON")
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("username"), str)
+            or not isinstance(body.get("password"), str)
+        ):
+            return _json_error(400, "username and password are needed")
+        try:
+            session = await request.app[AGENTS].sign_in(body["username"], body["password"], request.remote or "?")
+        except AgentError as error:
+            if error.code == "too_many":
+                return _json_error(429, "too many failed sign-ins; try again later")
+            return _json_error(401, "wrong username or password")
+        agent = await request.app[AGENTS].get(session.username)
+        assert agent is not None
+        logger.info("agent %s signed in", agent.username)
+        response = web.json_response({"username": agent.username, "name": agent.name, "csrf": session.csrf})
+        response.set_cookie(
+            COOKIE,
+            session.token,
+            httponly=True,
+            samesite="Strict",
+            path="/console",
+            secure=request.app[SETTINGS].console_secure_cookie,
+        )
+        return response
+
+    async def me(request: web.Request) -> web.Response:
+        session, agent = await _signed_in(request, csrf=False)
+        return web.json_response(
+            {"username": agent.username, "name": agent.name, "csrf": session.csrf, "languages": list(agent.queues)}
+        )
+
+    async def signout(request: web.Request) -> web.Response:
+        session, agent = await _signed_in(request, csrf=True)
+        await request.app[AGENTS].sign_out(session)
+        await request.app[HANDOFF].offline(agent.username)
+        response = web.Response(status=204)
+        response.del_cookie(COOKIE, path="/console")
+        return response
+
+    async def canned_list(request: web.Request) -> web.Response:
+        await _signed_in(request, csrf=False)
+        language = request.query.get("language", "fi")
+        language = language if language in LANGUAGES else "fi"
+        items = [
+            {"id": key, "title": pick(item["title"], language), "text": pick(item["text"], language)}
+            for key, item in canned.items()
+        ]
+        return web.json_response(items)
+
+    async def websocket(request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get("Origin", "")
+        if not origin or urlparse(origin).netloc != request.host:
+            return _json_error(403, "the console socket takes connections from the console's own page only")
+        session, agent = await _signed_in(request, csrf=False)
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        try:
+            hello = await ws.receive_json(timeout=HELLO_SECONDS)
+        except (asyncio.TimeoutError, TypeError, ValueError):
+            hello = None
+        if not isinstance(hello, dict) or hello.get("type") != "hello" or not session.csrf_ok(hello.get("csrf")):
+            await ws.send_json({"type": "error", "code": "csrf", "message": "say hello with the CSRF token first"})
+            await ws.close()
+            return ws
+        connection = ConsoleConnection(request.app, ws, agent)
+        request.app[CONNECTIONS].add(connection)
+        try:
+            await connection.run()
+        finally:
+            request.app[CONNECTIONS].discard(connection)
+        return ws
+
+    async def typing_listener(app: web.Application) -> AsyncIterator[None]:
+        async def listen() -> None:
+            while True:
+                pubsub = app[REDIS].pubsub()
+                try:
+                    await pubsub.subscribe(TYPING_CHANNEL)
+                    while True:
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        if message is None:
+                            continue
+                        conversation = _s(message["data"])
+                        for connection in app[CONNECTIONS].copy():
+                            await connection.citizen_typing(conversation)
+                except (RedisError, OSError) as error:
+                    logger.warning("console typing listener: %s", error.__class__.__name__)
+                    await asyncio.sleep(1)
+                finally:
+                    await pubsub.close()
+
+        task = asyncio.create_task(listen())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        for connection in app[CONNECTIONS].copy():
+            await connection.ws.close()
+
+    app.cleanup_ctx.append(typing_listener)
+    app.router.add_get("/console/", page)
+    app.router.add_get("/console", to_page)
+    app.router.add_get("/console/strings.json", strings_json)
+    app.router.add_post("/console/api/signin", signin)
+    app.router.add_get("/console/api/me", me)
+    app.router.add_post("/console/api/signout", signout)
+    app.router.add_get("/console/api/canned", canned_list)
+    app.router.add_get("/console/ws", websocket)
+    app.router.add_static("/console/static/", STATIC_DIR, follow_symlinks=False)
