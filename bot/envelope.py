@@ -51,7 +51,9 @@ class Outbound:
     buttons: tuple[Button, ...] = ()
     links: tuple[str, ...] = ()
     language: str | None = None
-    control: str | None = None  # "handoff": the bot asks for a person (the router acts on it)
+    # "handoff": the bot asks for a person (the router acts on it); "agent_joined", "handoff_ended",
+    # "requeued": notices that tell a channel who answers now (the widget's typing indicator)
+    control: str | None = None
     details: dict[str, str] = field(default_factory=dict, compare=False)  # e.g. the handoff reason
     sender: str = "bot"  # "bot" or "agent": channels may show who is speaking
     agent_name: str | None = None  # the agent's display name, for agent replies

@@ -77,7 +77,7 @@ async def requeue_abandoned(app: web.Application) -> list[str]:
     texts = app[ROUTER].texts
     for conversation in moved:
         case = await app[HANDOFF].case(conversation)
-        reply = texts.reply("requeued", case.language, texts.cancel_button(case.language))
+        reply = texts.reply("requeued", case.language, texts.cancel_button(case.language), control="requeued")
         await app[TRANSCRIPTS].append(conversation, [Entry("bot", reply.text, language=case.language)])
         try:
             await app[DELIVERY].send(conversation, [reply])

@@ -54,9 +54,16 @@ class HandoffTexts:
         """The text ``key`` in ``language`` with its ``{placeholders}`` filled."""
         return pick(self._texts[key], language).format(**values)
 
-    def reply(self, key: str, language: str | None, buttons: tuple[Button, ...] = (), **values: object) -> Outbound:
+    def reply(
+        self,
+        key: str,
+        language: str | None,
+        buttons: tuple[Button, ...] = (),
+        control: str | None = None,
+        **values: object,
+    ) -> Outbound:
         """The text as a reply from the service."""
-        return Outbound(text=self.say(key, language, **values), buttons=buttons, language=language)
+        return Outbound(text=self.say(key, language, **values), buttons=buttons, language=language, control=control)
 
     def cancel_button(self, language: str | None) -> tuple[Button, ...]:
         """The button that takes a waiting citizen back to the bot."""

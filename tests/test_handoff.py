@@ -139,6 +139,8 @@ async def test_swedish_round_trip_queue_claim_chat_end_rating(
     [joined] = await citizen.replies(1)
     assert f"Agent {agent}" in joined["text"] and joined["lang"] == "sv"
 
+    await citizen.client.emit("user_typing", {})
+    await console.expect("typing", lambda m: m["conversation"] == conversation)
     await citizen.say("Hej, är du en människa?", sid)
     entry = await console.entry(conversation, "citizen")
     assert entry["text"] == "Hej, är du en människa?"

@@ -30,9 +30,11 @@ from redis.exceptions import RedisError
 from bot.agents import Agent, AgentError, Session
 from bot.delivery import DeliveryError
 from bot.envelope import Outbound
+from bot.errors import KnowledgeError
 from bot.handoff import EVENTS_KEY, TYPING_CHANNEL, Case, HandoffError
 from bot.i18n import LANGUAGES, pick
 from bot.knowledge import load_texts
+from bot.paths import knowledge_dir
 from bot.transcript import Entry, decode_entry, log_key
 from bot.typedefs import AGENTS, DELIVERY, HANDOFF, REDIS, ROUTER, SETTINGS, TRANSCRIPTS
 
@@ -40,7 +42,6 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STRINGS_FILE = HERE / "strings.yml"
-CANNED_FILE = HERE.parent.parent / "knowledge" / "canned_responses.yml"
 COOKIE = "citybot_console"
 CSRF_HEADER = "X-CSRF-Token"
 HELLO_SECONDS = 10
@@ -178,7 +179,7 @@ class ConsoleConnection:
         handoff = self.app[HANDOFF]
         case = await handoff.claim(conversation, self.agent.username)
         texts = self.app[ROUTER].texts
-        joined = texts.reply("agent_joined", case.language, agent=self.agent.name)
+        joined = texts.reply("agent_joined", case.language, control="agent_joined", agent=self.agent.name)
         await self._record(conversation, Entry("bot", joined.text, language=case.language))
         await self._deliver(conversation, [joined])
         await self._send({"type": "claimed", "conversation": conversation, "case": case.public()})
@@ -215,15 +216,18 @@ class ConsoleConnection:
     async def _do_transfer(self, conversation: str, data: dict[str, Any]) -> None:
         case = await self._mine(conversation)
         queue, to_agent = data.get("queue"), data.get("agent")
-        handoff = self.app[HANDOFF]
+        handoff, texts = self.app[HANDOFF], self.app[ROUTER].texts
         if isinstance(to_agent, str) and to_agent:
             await handoff.transfer(conversation, self.agent.username, to_agent=to_agent)
+            colleague = await self.app[AGENTS].get(to_agent)
+            name = colleague.name if colleague else to_agent
+            notice = texts.reply("agent_joined", case.language, control="agent_joined", agent=name)
         elif isinstance(queue, str) and queue:
             await handoff.transfer(conversation, self.agent.username, queue=queue)
+            notice = texts.reply("transferred", case.language, control="requeued")
         else:
             raise HandoffError("malformed", "transfer needs a queue or an agent")
         self.cursors.pop(conversation, None)
-        notice = self.app[ROUTER].texts.reply("transferred", case.language)
         await self._record(conversation, Entry("bot", notice.text, language=case.language))
         await self._deliver(conversation, [notice])
         await self._send({"type": "released", "conversation": conversation, "why": "transferred"})
@@ -234,7 +238,7 @@ class ConsoleConnection:
         self.cursors.pop(conversation, None)
         texts = self.app[ROUTER].texts
         replies = [
-            texts.reply("ended", case.language),
+            texts.reply("ended", case.language, control="handoff_ended"),
             texts.reply("rating_question", case.language, texts.rating_buttons()),
         ]
         await self._record(conversation, *[Entry("bot", r.text, language=case.language) for r in replies])
@@ -331,9 +335,10 @@ def console_strings() -> dict[str, dict[str, str]]:
 
 def canned_responses() -> dict[str, dict[str, dict[str, str]]]:
     """``knowledge/canned_responses.yml``: id → {title, text}, each in fi, sv and en."""
-    titles, texts = load_texts(CANNED_FILE, "titles"), load_texts(CANNED_FILE, "texts")
+    path = knowledge_dir() / "canned_responses.yml"
+    titles, texts = load_texts(path, "titles"), load_texts(path, "texts")
     if set(titles) != set(texts):
-        raise ValueError(f"{CANNED_FILE}: titles and texts must have the same ids")
+        raise KnowledgeError(f"{path}: titles and texts must have the same ids")
     return {key: {"title": titles[key], "text": texts[key]} for key in titles}
 
 

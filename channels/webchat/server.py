@@ -59,6 +59,8 @@ def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
         event["links"] = list(reply.links)
         if reply.language:
             event["lang"] = reply.language
+        if reply.control:
+            event["control"] = reply.control
         if reply.sender != "bot":
             event["sender"] = reply.sender
             if reply.agent_name:
@@ -75,6 +77,7 @@ def _stored(reply: Outbound) -> str:
             "language": reply.language,
             "sender": reply.sender,
             "agent_name": reply.agent_name,
+            "control": reply.control,
         }
     )
 
@@ -88,6 +91,7 @@ def _restored(raw: bytes | str) -> Outbound:
         language=data["language"],
         sender=data["sender"],
         agent_name=data["agent_name"],
+        control=data.get("control"),
     )
 
 

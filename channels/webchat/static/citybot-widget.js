@@ -37,6 +37,9 @@
     everConnected: false,
     failures: 0,
     pending: [], // messages written while not connected: sent as soon as the session is back
+    withAgent: sessionStorage.getItem("citybot.withAgent") === "1", // a person answers, not the bot
+    typingTimer: null,
+    lastTyping: 0,
   };
 
   function t(key) {
@@ -106,6 +109,7 @@
     ui.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); sendText(ui.input.value); }
     });
+    ui.input.addEventListener("input", typingSignal);
     relabel();
     restoreTranscript();
   }
@@ -121,7 +125,6 @@
     ui.log.setAttribute("aria-label", t("log_label"));
     ui.inputLabel.textContent = t("input_label");
     ui.send.textContent = t("send");
-    ui.typing.textContent = t("typing");
     Array.prototype.forEach.call(ui.langGroup.children, function (b) {
       b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
     });
@@ -142,9 +145,13 @@
     ui.status.textContent = key ? t(key) : "";
   }
 
-  function addMessage(who, text, lang, buttons, links, remember) {
+  function addMessage(who, text, lang, buttons, links, remember, agentName) {
     var item = el("div", { class: "cb-msg cb-" + who, lang: lang || state.lang });
-    item.appendChild(el("span", { class: "cb-visually-hidden" }, t(who === "user" ? "you" : "bot") + ": "));
+    if (who === "agent") {
+      item.appendChild(el("span", { class: "cb-sender" }, agentName || t("agent")));
+    } else {
+      item.appendChild(el("span", { class: "cb-visually-hidden" }, t(who === "user" ? "you" : "bot") + ": "));
+    }
     var body = el("p", { class: "cb-text" });
     var parts = String(text || "").split(/(https?:\/\/[^\s<>"')]+)/);
     parts.forEach(function (part, i) {
@@ -171,14 +178,14 @@
     ui.log.scrollTop = ui.log.scrollHeight;
     if (remember !== false) {
       var log = JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]");
-      log.push({ who: who, text: text, lang: lang || state.lang });
+      log.push({ who: who, text: text, lang: lang || state.lang, agent: agentName || null });
       sessionStorage.setItem(STORE_LOG, JSON.stringify(log.slice(-100)));
     }
   }
 
   function restoreTranscript() {
     JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]").forEach(function (m) {
-      addMessage(m.who, m.text, m.lang, null, null, false);
+      addMessage(m.who, m.text, m.lang, null, null, false, m.agent);
     });
   }
 
@@ -201,16 +208,23 @@
       queued.forEach(function (item) { emit(item[0], item[1]); });
     });
     state.socket.on("bot_uttered", function (reply) {
-      ui.typing.hidden = true;
+      hideTyping();
       if (reply.lang && pickLang(reply.lang) && reply.lang !== state.lang) {
         state.lang = reply.lang;
         localStorage.setItem(STORE_LANG, state.lang);
         relabel();
       }
-      addMessage("bot", reply.text, reply.lang, reply.quick_replies || reply.buttons, reply.links);
+      if (reply.control === "agent_joined") setWithAgent(true);
+      if (reply.control === "handoff_ended" || reply.control === "requeued") setWithAgent(false);
+      var who = reply.sender === "agent" ? "agent" : "bot";
+      if (who === "agent") setWithAgent(true);
+      addMessage(who, reply.text, reply.lang, reply.quick_replies || reply.buttons, reply.links, true, reply.agent_name);
+    });
+    state.socket.on("agent_typing", function () {
+      showTyping("agent_typing", 6000);
     });
     state.socket.on("chat_error", function (error) {
-      ui.typing.hidden = true;
+      hideTyping();
       var key = "error_" + (error && error.code);
       setStatus(state.strings[key] ? key : "error_other");
       if (error && (error.code === "unavailable" || error.code === "rate_limited") && !ui.input.value) {
@@ -225,7 +239,7 @@
     state.socket.on("connect_error", function () {
       state.failures += 1;
       state.dropped = true;
-      ui.typing.hidden = true;
+      hideTyping();
       setStatus(state.failures >= 3 ? "unreachable" : "reconnecting");
     });
   }
@@ -239,8 +253,33 @@
     var customData = { language: state.lang };
     Object.keys(extra || {}).forEach(function (k) { customData[k] = extra[k]; });
     state.socket.emit("user_uttered", { message: message, session_id: state.sessionId, customData: customData });
-    ui.typing.hidden = false;
+    if (!state.withAgent) showTyping("typing", 15000); // an agent's answer takes its own time
     return true;
+  }
+
+  function showTyping(key, forMs) {
+    ui.typing.textContent = t(key);
+    ui.typing.hidden = false;
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(hideTyping, forMs); // never left on when no answer comes
+  }
+
+  function hideTyping() {
+    clearTimeout(state.typingTimer);
+    ui.typing.hidden = true;
+  }
+
+  function setWithAgent(value) {
+    state.withAgent = value;
+    sessionStorage.setItem("citybot.withAgent", value ? "1" : "0");
+  }
+
+  function typingSignal() {
+    // Only a person sees this: the server passes it on only while an agent holds the conversation.
+    var now = Date.now();
+    if (!state.withAgent || now - state.lastTyping < 2000) return;
+    state.lastTyping = now;
+    if (state.socket && state.socket.connected && state.confirmed) state.socket.emit("user_typing", {});
   }
 
   function sendText(value) {

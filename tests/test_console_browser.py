@@ -1,0 +1,122 @@
+"""The agent console and the widget in a real browser (two contexts: a citizen and an agent)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from redis.asyncio import Redis
+
+from bot.agents import Agents
+from bot.supervisor import Stack
+from tests.test_widget_browser import WCAG, open_widget, say
+
+pytestmark = pytest.mark.integration
+PASSWORD = "correct horse battery staple"
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def site(stack: Stack) -> str:
+    return f"http://127.0.0.1:{stack.settings.gateway_port}/"
+
+
+@pytest.fixture
+async def agent(stack: Stack) -> AsyncIterator[str]:
+    redis = Redis(host=stack.settings.redis.host, port=stack.settings.redis.port)
+    username = f"browser{next(_names)}"
+    await Agents(redis).create(username, f"Anna {username}", PASSWORD)
+    for key in await redis.keys("citybot:queue:*"):
+        await redis.delete(key)
+    yield username
+    await redis.close()
+
+
+async def sign_in(context: BrowserContext, site: str, username: str, language: str = "sv") -> Page:
+    page = await context.new_page()
+    await page.goto(f"{site}console/")
+    await page.select_option("#ui-language", language)
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.press("#password", "Enter")
+    await expect(page.locator("#work-view")).to_be_visible()
+    assert await page.evaluate("document.documentElement.lang") == language
+    return page
+
+
+async def citizen_asks_for_a_person(browser: Browser, site: str) -> tuple[Page, str]:
+    citizen = await (await browser.new_context(locale="sv-FI")).new_page()
+    await open_widget(citizen, site)
+    await say(citizen, "kan jag få prata med en människa?")
+    await citizen.wait_for_function("document.querySelectorAll('.cb-bot').length >= 2")
+    queued = citizen.locator(".cb-bot").last
+    assert "i kön" in await queued.inner_text() and await queued.get_attribute("lang") == "sv"
+    session = await citizen.evaluate("localStorage.getItem('citybot.session')")
+    return citizen, f"webchat:{session}"
+
+
+async def claim(agent_page: Page, conversation: str) -> None:
+    item = agent_page.locator(f'#queue-list [data-conversation="{conversation}"]')
+    await expect(item).to_be_visible(timeout=20000)
+    await item.locator("button.claim").click()
+    await expect(agent_page.locator(f'#mine-list [data-conversation="{conversation}"]')).to_be_visible()
+    await expect(agent_page.locator("#transcript [data-from='citizen']").first).to_be_visible()
+
+
+async def test_swedish_citizen_to_agent_and_back_to_the_bot(browser: Browser, site: str, agent: str) -> None:
+    agent_page = await sign_in(await browser.new_context(), site, agent, "sv")
+    citizen, conversation = await citizen_asks_for_a_person(browser, site)
+    await claim(agent_page, conversation)
+
+    first = agent_page.locator("#transcript [data-from='citizen']").first
+    assert "människa" in await first.locator(".text").inner_text()
+    assert await agent_page.locator("#transcript [data-from='bot']").count() >= 2  # the bot's part
+    await expect(citizen.locator(".cb-bot").last).to_contain_text(f"Anna {agent}")
+
+    await citizen.fill("#cb-input", "Jag behöver hjälp med en faktura")
+    await citizen.press("#cb-input", "Enter")
+    await expect(agent_page.locator("#transcript [data-from='citizen'] .text").last).to_have_text(
+        "Jag behöver hjälp med en faktura"
+    )
+
+    await agent_page.fill("#composer", "Hej! Jag hjälper dig gärna.")
+    await agent_page.press("#composer", "Enter")
+    answer = citizen.locator(".cb-agent").last
+    await expect(answer).to_contain_text("Hej! Jag hjälper dig gärna.")
+    assert await answer.locator(".cb-sender").inner_text() == f"Anna {agent}"
+
+    await agent_page.click("#end")
+    await agent_page.click("#end-confirm")
+    await expect(citizen.locator(".cb-bot").last.locator(".cb-reply")).to_have_count(5)
+    assert "1–5" in await citizen.locator(".cb-bot").last.inner_text()
+    await citizen.locator(".cb-bot").last.locator(".cb-reply").nth(4).click()
+    await expect(citizen.locator(".cb-bot").last).to_contain_text("Tack för din respons")
+    await say(citizen, "vad kan du hjälpa med?")  # the bot answers again
+    assert await citizen.locator(".cb-bot").last.get_attribute("lang") == "sv"
+
+
+async def test_script_in_a_citizen_message_is_shown_as_text(browser: Browser, site: str, agent: str) -> None:
+    agent_page = await sign_in(await browser.new_context(), site, agent, "en")
+    citizen, conversation = await citizen_asks_for_a_person(browser, site)
+    await claim(agent_page, conversation)
+    attack = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    await citizen.fill("#cb-input", attack)
+    await citizen.press("#cb-input", "Enter")
+    shown = agent_page.locator("#transcript [data-from='citizen'] .text").last
+    await expect(shown).to_have_text(attack)
+    assert await agent_page.evaluate("window.__pwned === undefined")
+    assert await agent_page.locator("#transcript img, #transcript script").count() == 0
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+async def test_axe_finds_no_wcag_violations_in_the_console(
+    browser: Browser, site: str, agent: str, language: str
+) -> None:
+    agent_page = await sign_in(await browser.new_context(), site, agent, language)
+    _, conversation = await citizen_asks_for_a_person(browser, site)
+    await claim(agent_page, conversation)
+    results = await Axe().run(agent_page, options=WCAG)
+    assert results.violations_count == 0, results.generate_report()
