@@ -201,6 +201,9 @@ def setup_webchat(app: web.Application) -> None:
     sio = socketio.AsyncServer(
         client_manager=manager,
         async_mode="aiohttp",
+        # One client's events are handled one after another, in the order sent: a citizen's
+        # messages reach the bot or the agent in order (by default each event is its own task).
+        async_handlers=False,
         cors_allowed_origins=settings.webchat_origins or None,
         max_http_buffer_size=max(16 * 1024, settings.max_message_chars * 8),
         logger=False,
