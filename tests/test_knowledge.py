@@ -134,3 +134,32 @@ def _minimal(**overrides: Any) -> dict[str, Any]:
 def test_service_point_errors_name_the_problem(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(KnowledgeError, match=message):
         ServicePoints(_minimal(**overrides))
+
+
+def test_handoff_configuration_is_complete_and_its_texts_use_the_same_placeholders() -> None:
+    import string
+
+    from bot.handoff import load_handoff_config
+    from bot.paths import knowledge_dir
+
+    config = load_handoff_config(knowledge_dir() / "handoff.yml")  # the shipped file, not the test copy
+    assert set(config.queues) >= set(LANGUAGES)
+    topics = {f"faq/{t}" for t in faq_topics()}
+    assert config.topics_needing_person <= topics
+    for key, texts in config.texts.items():
+        fields = {lang: {f for _, f, _, _ in string.Formatter().parse(text) if f} for lang, text in texts.items()}
+        assert fields["fi"] == fields["sv"] == fields["en"], key
+    for reason in ("requested", "not_understood", "topic"):
+        assert f"lead_{reason}" in config.texts
+
+
+def test_handoff_configuration_errors_name_the_problem(tmp_path: Any) -> None:
+    from bot.handoff import load_handoff_config
+    from bot.paths import knowledge_dir
+
+    data = yaml.safe_load((knowledge_dir() / "handoff.yml").read_text(encoding="utf-8"))
+    del data["queues"]["sv"]
+    path = tmp_path / "handoff.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="missing \\['sv'\\]"):
+        load_handoff_config(path)

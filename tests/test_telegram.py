@@ -88,7 +88,7 @@ async def test_unknown_button_is_explained(webhook: str, fake: FakeTelegram) -> 
         ("/start abc123", "Hei! Olen"),
         ("/help", "Vastaan kysymyksiin"),
         ("/language", "Millä kielellä"),
-        ("/human", "Tästä chatista ei vielä voi"),
+        ("/human", "Selvä, pyydän asiakaspalvelijan"),
         ("/stop", "Kiitos keskustelusta"),
     ],
 )
