@@ -4,7 +4,9 @@
 - ``run [--no-chat]``: start Redis (embedded unless REDIS_URL is set), the action server and
   Rasa, print where they are, and open a terminal chat (or wait with ``--no-chat``);
 - ``chat``: a terminal chat with an already running service;
-- ``agent {add,list,remove,password}``: the support agents who sign in to the console.
+- ``agent {add,list,remove,password}``: the support agents who sign in to the console;
+- ``backoffice add NAME``: a city system allowed to call the back-office API;
+- ``demo``: sample offers to a demo citizen's web chat (with the service running).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import sys
 import time
 
-from bot import agent_cli
+from bot import agent_cli, demo
 from bot.errors import CitybotError
 from bot.i18n import normalise_language
 from bot.settings import load_settings
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     chat_p = sub.add_parser("chat", help="chat with a running service in the terminal")
     chat_p.add_argument("--lang", help="language hint (fi, sv, en)")
     agent_cli.add_parser(sub)
+    demo.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "agent":
             return agent_cli.run(args)
+        if args.command in ("demo", "backoffice"):
+            return demo.run(args)
         settings = load_settings()
         if args.command == "chat":
             from bot.terminal_chat import chat

@@ -40,6 +40,11 @@ class Conversations:
             pipe.hset(key, mapping=mapping)
             await pipe.execute()
 
+    async def language(self, conversation_id: str) -> str | None:
+        """The conversation's latest language, if known."""
+        value = await self._redis.hget(f"{PREFIX}conv:{conversation_id}", "language")
+        return value.decode() if isinstance(value, bytes) else value
+
     async def mark_stopped(self, conversation_id: str) -> None:
         """The citizen said stop (Telegram's /stop): proactive messages must not be sent."""
         await self._redis.hset(f"{PREFIX}conv:{conversation_id}", "stopped", "1")

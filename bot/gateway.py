@@ -8,9 +8,9 @@ each is a function that adds its routes and handlers to the application.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -18,11 +18,18 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.agents import Agents
+from bot.callbacks import Callbacks, Systems
+from bot.consent import Consents
 from bot.conversations import Conversations
 from bot.delivery import Delivery, DeliveryError
 from bot.handoff import Handoff, load_handoff_config
+from bot.identity import Links, TokenVerifier, ensure_development_key, load_identity_keys
+from bot.offer_desk import OfferDesk
+from bot.offer_texts import load_offer_texts
+from bot.offers import Offers
 from bot.rasa_client import RasaClient
 from bot.router import Router
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.transcript import Entry, Transcripts
 from bot.typedefs import (
@@ -30,16 +37,32 @@ from bot.typedefs import (
     BOT,
     CONVERSATIONS,
     DELIVERY,
+    DESK,
     HANDOFF,
     HTTP,
     REDIS,
     ROUTER,
+    SCHEDULER,
     SETTINGS,
+    SYSTEMS,
     TRANSCRIPTS,
+    VERIFIER,
 )
 
 logger = logging.getLogger(__name__)
 ChannelSetup = Callable[[web.Application], None]
+
+
+async def shut(closing: Awaitable[Any], what: str, seconds: float = 5.0) -> None:
+    """Await one step of shutting down, at most ``seconds``: a stuck client never blocks a stop."""
+    try:
+        await asyncio.wait_for(closing, seconds)
+    except asyncio.CancelledError:
+        pass
+    except asyncio.TimeoutError:
+        logger.warning("shutting down: %s did not close in %.0f s", what, seconds)
+    except (RedisError, OSError, aiohttp.ClientError) as error:
+        logger.info("shutting down: %s: %s", what, error.__class__.__name__)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -58,7 +81,7 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     app[TRANSCRIPTS] = Transcripts(client, app[SETTINGS].transcript_days)
     app[AGENTS] = Agents(client)
     yield
-    await client.close()
+    await shut(client.close(), "redis client")
 
 
 async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -66,9 +89,25 @@ async def _bot_ctx(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession()
     app[HTTP] = session
     app[BOT] = RasaClient(session, settings.rasa_url, settings.rasa_token)
-    app[ROUTER] = Router(app[CONVERSATIONS], app[BOT], app[HANDOFF], app[TRANSCRIPTS])
+    redis = app[REDIS]
+    scheduler = Scheduler(redis)
+    app[SCHEDULER] = scheduler
+    callbacks = Callbacks(redis, scheduler, session, app[SYSTEMS], base_delay=settings.callback_base_delay)
+    app[DESK] = OfferDesk(
+        redis,
+        Offers(redis),
+        Links(redis),
+        Consents(redis),
+        app[TRANSCRIPTS],
+        app[DELIVERY],
+        scheduler,
+        callbacks,
+        load_offer_texts(),
+        retention_days=settings.transcript_days,
+    )
+    app[ROUTER] = Router(app[CONVERSATIONS], app[BOT], app[HANDOFF], app[TRANSCRIPTS], app[DESK])
     yield
-    await session.close()
+    await shut(session.close(), "http session")
 
 
 async def requeue_abandoned(app: web.Application) -> list[str]:
@@ -87,7 +126,7 @@ async def requeue_abandoned(app: web.Application) -> list[str]:
 
 
 async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Every few seconds, in every gateway process: requeue abandoned conversations."""
+    """In every gateway process: requeue abandoned conversations, run due scheduled jobs."""
     interval = max(1.0, min(10.0, app[SETTINGS].agent_grace_seconds / 4))
 
     async def sweep() -> None:
@@ -98,11 +137,12 @@ async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
             except (RedisError, OSError) as error:
                 logger.warning("handoff sweep failed: %s", error.__class__.__name__)
 
-    task = asyncio.create_task(sweep())
+    tasks = [asyncio.create_task(sweep()), asyncio.create_task(app[SCHEDULER].run_forever(1.0))]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        await shut(task, "background task")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -125,6 +165,11 @@ def create_app(settings: Settings, channels: Sequence[ChannelSetup] = ()) -> web
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[DELIVERY] = Delivery()
+    app[SYSTEMS] = Systems(settings.backoffice_file)
+    ensure_development_key(settings.identity_keys_file)
+    app[VERIFIER] = TokenVerifier(
+        load_identity_keys(settings.identity_keys_file), settings.identity_audience, settings.identity_issuer
+    )
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_bot_ctx)
     app.cleanup_ctx.append(_sweeper_ctx)

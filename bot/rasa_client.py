@@ -13,6 +13,7 @@ from bot.envelope import BotTurn, Button, Inbound, Outbound
 from bot.errors import CitybotError
 
 logger = logging.getLogger(__name__)
+CONTROLS = ("handoff", "offer", "mydata")
 _URL = re.compile(r"https?://[^\s<>\"')]+")
 
 
@@ -23,13 +24,15 @@ class BotUnavailableError(CitybotError):
 def to_outbound(reply: dict[str, Any], language: str | None) -> Outbound:
     """Turn one Rasa reply into our envelope, pulling the links out of the text.
 
-    A custom reply ``{"handoff": {"reason": ...}}`` (from ``action_request_human``) becomes the
-    control item ``handoff`` for the router.
+    A custom reply ``{"handoff": {"reason": ...}}`` (``action_request_human``), ``{"offer":
+    {"answer": ...}}`` or ``{"mydata": {"request": ...}}`` becomes a control item for the router.
     """
     custom = reply.get("custom")
-    if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
-        reason = str(custom["handoff"].get("reason") or "requested")
-        return Outbound(language=language, control="handoff", details={"reason": reason})
+    if isinstance(custom, dict):
+        for control in CONTROLS:
+            if isinstance(custom.get(control), dict):
+                details = {str(k): str(v) for k, v in custom[control].items()}
+                return Outbound(language=language, control=control, details=details)
     text = str(reply.get("text") or "")
     buttons = tuple(
         Button(str(b.get("title", "")), str(b.get("payload", "")))

@@ -22,6 +22,7 @@ from bot.envelope import Button, Inbound, Outbound
 from bot.handoff import Availability, Handoff
 from bot.i18n import pick
 from bot.knowledge import load_calendar
+from bot.offer_desk import DELETE_NO, DELETE_YES, UNLINK_PAYLOAD, WHY_PAYLOAD, OfferDesk
 from bot.rasa_client import BotUnavailableError, RasaClient
 from bot.time_words import day_phrase, format_time
 from bot.transcript import Entry, Transcripts
@@ -86,12 +87,18 @@ class Router:
     """De-duplicates, sends to whoever holds the conversation, records the activity."""
 
     def __init__(
-        self, conversations: Conversations, bot: RasaClient, handoff: Handoff, transcripts: Transcripts
+        self,
+        conversations: Conversations,
+        bot: RasaClient,
+        handoff: Handoff,
+        transcripts: Transcripts,
+        desk: OfferDesk | None = None,
     ) -> None:
         self._conversations = conversations
         self._bot = bot
         self._handoff = handoff
         self._transcripts = transcripts
+        self._desk = desk
         self.texts = HandoffTexts(handoff.config.texts)
 
     async def handle(self, message: Inbound) -> list[Outbound]:
@@ -131,18 +138,68 @@ class Router:
         return await self._with_bot(message)
 
     async def _with_bot(self, message: Inbound) -> list[Outbound]:
-        turn = await self._bot.send(message)
         conversation = message.conversation_id
-        await self._log_citizen(message, turn.language, turn.intent, turn.confidence)
+        if self._desk is not None:
+            direct = await self._desk_first(message)
+            if direct is not None:
+                return direct
+        turn = await self._bot.send(message)
+        language = turn.language or "fi"
+        citizen = Entry("citizen", message.text, language=turn.language, intent=turn.intent, confidence=turn.confidence)
+        if not any(reply.control for reply in turn.replies):  # the usual turn: one write for all lines
+            await self._transcripts.append(conversation, [citizen, *[_bot_entry(r) for r in turn.replies]])
+            await self._conversations.touch(conversation, message.channel, turn.language)
+            return list(turn.replies)
+        await self._transcripts.append(conversation, [citizen])
         replies: list[Outbound] = []
         for reply in turn.replies:
             if reply.control == "handoff":
                 replies += await self._start_handoff(message, turn.language, reply.details.get("reason", "requested"))
+            elif reply.control in ("offer", "mydata") and self._desk is not None:
+                replies += await self._say(conversation, await self._desk_control(conversation, reply, language))
             else:
                 replies.append(reply)
                 await self._log_bot(conversation, reply)
         await self._conversations.touch(conversation, message.channel, turn.language)
         return replies
+
+    async def _desk_first(self, message: Inbound) -> list[Outbound] | None:
+        """Offer and MyData steps that do not need the bot: buttons, and a change request's words."""
+        assert self._desk is not None
+        conversation, text = message.conversation_id, message.text
+        desk_payload = text in (WHY_PAYLOAD, DELETE_YES, DELETE_NO, UNLINK_PAYLOAD)
+        change = not text.startswith("/") and await self._desk.awaiting(conversation) == "change"
+        if not desk_payload and not change:
+            return None
+        language = await self._conversations.language(conversation) or "fi"
+        if desk_payload:
+            await self._log_citizen(message, language)
+            if text == WHY_PAYLOAD:
+                replies = await self._desk.why(conversation, language)
+            elif text == UNLINK_PAYLOAD:
+                replies = await self._desk.unlink(conversation, language)
+            else:
+                replies = await self._desk.confirm_delete(conversation, text == DELETE_YES, language)
+                if text == DELETE_YES:
+                    return replies  # the transcript was just deleted: nothing more is written
+            return await self._say(conversation, replies)
+        await self._log_citizen(message, language)
+        return await self._say(conversation, await self._desk.change_request(conversation, text, language))
+
+    async def _desk_control(self, conversation: str, reply: Outbound, language: str) -> list[Outbound]:
+        assert self._desk is not None
+        awaiting = await self._desk.awaiting(conversation)
+        if reply.control == "offer":
+            answer = reply.details.get("answer", "accept")
+            if awaiting == "delete" and answer in ("accept", "decline"):  # "yes" / "no" to deleting
+                return await self._desk.confirm_delete(conversation, answer == "accept", language)
+            return await self._desk.answer(conversation, answer, language)
+        request = reply.details.get("request", "show")
+        if request == "delete":
+            return await self._desk.ask_delete(conversation, language)
+        if request in ("opt_in", "opt_out"):
+            return await self._desk.set_offers(conversation, request == "opt_in", language)
+        return await self._desk.my_data(conversation, language)
 
     async def _start_handoff(self, message: Inbound, language: str | None, reason: str) -> list[Outbound]:
         """Queue the conversation, or offer to leave a message; say which, in the citizen's language."""
@@ -184,8 +241,7 @@ class Router:
         return intent in CANCEL_INTENTS and confidence >= CANCEL_MIN_CONFIDENCE
 
     async def _say(self, conversation: str, replies: list[Outbound]) -> list[Outbound]:
-        for reply in replies:
-            await self._log_bot(conversation, reply)
+        await self._transcripts.append(conversation, [_bot_entry(reply) for reply in replies])
         return replies
 
     async def _log_citizen(
@@ -195,5 +251,8 @@ class Router:
         await self._transcripts.append(message.conversation_id, [entry])
 
     async def _log_bot(self, conversation: str, reply: Outbound) -> None:
-        entry = Entry("bot", reply.text, language=reply.language, buttons=[b.title for b in reply.buttons])
-        await self._transcripts.append(conversation, [entry])
+        await self._transcripts.append(conversation, [_bot_entry(reply)])
+
+
+def _bot_entry(reply: Outbound) -> Entry:
+    return Entry("bot", reply.text, language=reply.language, buttons=[b.title for b in reply.buttons])

@@ -19,6 +19,10 @@
 | ``CITYBOT_AGENT_GRACE_SECONDS`` | 60 | an agent's console gone this long: their conversations go back to the queue |
 | ``CITYBOT_TRANSCRIPT_DAYS`` | 30 | a conversation's transcript is kept this long after its last message |
 | ``CITYBOT_CONSOLE_SECURE_COOKIE`` | off | ``1``: the console's session cookie is Secure (serve it over HTTPS) |
+| ``CITYBOT_BACKOFFICE_FILE`` | ``<data dir>/secrets/backoffice.yml`` | systems allowed to call the back-office API |
+| ``CITYBOT_IDENTITY_KEYS`` | ``<data dir>/secrets/identity.yml`` | keys that sign web chat identity tokens |
+| ``CITYBOT_IDENTITY_AUDIENCE`` / ``CITYBOT_IDENTITY_ISSUER`` | citybot / unchecked | expected ``aud`` / ``iss`` |
+| ``CITYBOT_TELEGRAM_BOT_USERNAME`` | unset | for the ``t.me/<bot>?start=<code>`` link of a link code |
 | ``CITYBOT_HANDOFF_FILE`` | ``knowledge/handoff.yml`` | queues, service hours, handoff texts (also read by actions) |
 """
 
@@ -97,6 +101,20 @@ class Settings:
     agent_grace_seconds: int = 60
     transcript_days: int = 30
     console_secure_cookie: bool = False
+    identity_audience: str = "citybot"
+    identity_issuer: str | None = None
+    telegram_bot_username: str = ""
+    callback_base_delay: float = 1.0  # first retry of a failed callback; doubles each time
+
+    @property
+    def backoffice_file(self) -> Path:
+        """The calling systems of the back-office API (``python -m bot backoffice add``)."""
+        return Path(os.environ.get("CITYBOT_BACKOFFICE_FILE") or self.data_dir / "secrets" / "backoffice.yml")
+
+    @property
+    def identity_keys_file(self) -> Path:
+        """Keys that sign the web chat's identity tokens."""
+        return Path(os.environ.get("CITYBOT_IDENTITY_KEYS") or self.data_dir / "secrets" / "identity.yml")
 
     @property
     def rasa_url(self) -> str:
@@ -146,4 +164,7 @@ def load_settings() -> Settings:
         agent_grace_seconds=_positive("CITYBOT_AGENT_GRACE_SECONDS", 60),
         transcript_days=_positive("CITYBOT_TRANSCRIPT_DAYS", 30),
         console_secure_cookie=os.environ.get("CITYBOT_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes"),
+        identity_audience=os.environ.get("CITYBOT_IDENTITY_AUDIENCE", "citybot"),
+        identity_issuer=os.environ.get("CITYBOT_IDENTITY_ISSUER") or None,
+        telegram_bot_username=os.environ.get("CITYBOT_TELEGRAM_BOT_USERNAME", ""),
     )

@@ -7,6 +7,7 @@ import os
 import tempfile
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -15,6 +16,7 @@ import yaml
 from playwright.async_api import Browser, async_playwright
 from rasa_sdk import Tracker
 
+from bot.callbacks import add_system
 from bot.opening_hours import WEEKDAYS
 from bot.paths import knowledge_dir
 from bot.settings import RedisAddress, Settings
@@ -47,6 +49,27 @@ def _test_handoff_file() -> Path:
 # Both in this process (gateways made by tests) and in the stack's processes.
 os.environ["CITYBOT_HANDOFF_FILE"] = str(_test_handoff_file())
 os.environ["CITYBOT_FIXED_NOW"] = FIXED_NOW
+
+
+@dataclass(frozen=True)
+class TestBackOffice:
+    """The calling system every gateway of the test run knows (the stack's too: any gateway
+    process may run a scheduled job and send its callback). Tests serve ``callback_port``."""
+
+    token: str
+    secret: str
+    callback_port: int
+
+
+def _test_backoffice() -> TestBackOffice:
+    path = Path(tempfile.mkdtemp(prefix="citybot-backoffice-")) / "backoffice.yml"
+    port = free_port()
+    token, secret = add_system(path, "school_office", f"http://127.0.0.1:{port}/callbacks")
+    os.environ["CITYBOT_BACKOFFICE_FILE"] = str(path)
+    return TestBackOffice(token, secret, port)
+
+
+BACKOFFICE = _test_backoffice()
 
 
 @pytest.fixture(scope="session")

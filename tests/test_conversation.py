@@ -52,7 +52,7 @@ def test_language_follows_the_citizen_and_survives_short_messages(chat: Chat) ->
     assert answer["text"].startswith(load_faq()["dental_care"].answer["sv"])
     # ...and "kiitos"/"ok" do not flip it back.
     assert texts(c.say("kiitos"))[0].startswith("Varsågod")
-    assert texts(c.say("ok"))[0] != ""
+    assert c.say("ok")  # a "yes" (to an offer, if one were open: the gateway answers that)
     assert c.language == "sv"
     # An explicit request switches and sticks.
     assert texts(c.say("in English please")) == ["OK, let's continue in English."]

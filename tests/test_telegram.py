@@ -85,7 +85,7 @@ async def test_unknown_button_is_explained(webhook: str, fake: FakeTelegram) -> 
     ("command", "starts"),
     [
         ("/start", "Hei! Olen"),
-        ("/start abc123", "Hei! Olen"),
+        ("/start abc123", "Yhdistämiskoodi on väärä"),  # a deep link with a wrong code
         ("/help", "Vastaan kysymyksiin"),
         ("/language", "Millä kielellä"),
         ("/human", "Selvä, pyydän asiakaspalvelijan"),

@@ -31,6 +31,7 @@ from bot.agents import Agent, AgentError, Session
 from bot.delivery import DeliveryError
 from bot.envelope import Outbound
 from bot.errors import KnowledgeError
+from bot.gateway import shut
 from bot.handoff import EVENTS_KEY, TYPING_CHANNEL, Case, HandoffError
 from bot.i18n import LANGUAGES, pick
 from bot.knowledge import load_texts
@@ -88,8 +89,7 @@ class ConsoleConnection:
                 await self._command(message.data)
         finally:
             pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await shut(pump, "console stream reader")
 
     async def _latest_event_id(self) -> str:
         last = await self.app[REDIS].xrevrange(EVENTS_KEY, count=1)
@@ -489,10 +489,9 @@ def setup_console(app: web.Application) -> None:
         task = asyncio.create_task(listen())
         yield
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await shut(task, "console typing listener")
         for connection in app[CONNECTIONS].copy():
-            await connection.ws.close()
+            await shut(connection.ws.close(), "console socket")
 
     app.cleanup_ctx.append(typing_listener)
     app.router.add_get("/console/", page)

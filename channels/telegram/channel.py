@@ -29,12 +29,15 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.conversations import PREFIX, Conversations
 from bot.envelope import Inbound, Outbound
+from bot.gateway import shut
 from bot.i18n import normalise_language, pick
+from bot.identity import IdentityError
 from bot.knowledge import load_texts
+from bot.offer_desk import OfferDesk
 from bot.rasa_client import BotUnavailableError
 from bot.router import Router
 from bot.settings import Settings
-from bot.typedefs import DELIVERY, REDIS, ROUTER, SETTINGS
+from bot.typedefs import DELIVERY, DESK, REDIS, ROUTER, SETTINGS
 
 logger = logging.getLogger(__name__)
 STRINGS_FILE = Path(__file__).parent / "strings.yml"
@@ -57,8 +60,16 @@ def channel_strings() -> dict[str, dict[str, str]]:
 class TelegramChannel:
     """Connects a python-telegram-bot Application to the router."""
 
-    def __init__(self, application: Application, router: Router, redis: Redis, settings: Settings) -> None:
+    def __init__(
+        self,
+        application: Application,
+        router: Router,
+        redis: Redis,
+        settings: Settings,
+        desk: OfferDesk | None = None,
+    ) -> None:
         self.application = application
+        self._desk = desk
         self._router = router
         self._redis = redis
         self._settings = settings
@@ -84,11 +95,35 @@ class TelegramChannel:
         message = update.effective_message
         command = (message.text or "").split()[0].lstrip("/").split("@")[0].lower() if message else ""
         payload = COMMAND_PAYLOADS.get(command)
+        parts = (message.text or "").split() if message else []
+        if command == "start" and len(parts) > 1 and update.effective_chat:
+            await self._link(update, parts[1])  # a deep link from the city's e-services
+            return
         if payload:
             # /stop: the citizen does not want to continue; proactive messages check this flag.
             if command == "stop" and update.effective_chat:
                 await self._conversations.mark_stopped(f"telegram:{update.effective_chat.id}")
             await self._route(update, payload)
+
+    async def _link(self, update: Update, code: str) -> None:
+        """``/start <code>``: link this chat to the citizen the one-time code was issued for."""
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None
+        language = normalise_language(user.language_code if user else None) or "fi"
+        if self._desk is None:
+            return
+        conversation = f"telegram:{chat.id}"
+        if not await self._conversations.first_delivery(conversation, str(update.update_id)):
+            return
+        try:
+            citizen = await self._desk.links.redeem(code)
+        except IdentityError as error:
+            logger.info("Telegram link code refused: %s", error.code)
+            await self._send(chat.id, Outbound(text=self._desk.texts.data("link_code_invalid", language)))
+            return
+        await self._desk.links.link(conversation, citizen, "telegram link code")
+        await self._conversations.touch(conversation, "telegram", language)
+        await self._send(chat.id, Outbound(text=self._desk.texts.data("linked", language), language=language))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -210,12 +245,12 @@ def setup_telegram(app: web.Application) -> None:
 
     async def telegram_ctx(app: web.Application) -> Any:
         application = build_application(settings)
-        channel = TelegramChannel(application, app[ROUTER], app[REDIS], settings)
+        channel = TelegramChannel(application, app[ROUTER], app[REDIS], settings, app[DESK])
         await application.initialize()
         app[TELEGRAM] = channel
         app[DELIVERY].register("telegram", channel.push, channel.typing)
         yield
-        await application.shutdown()
+        await shut(application.shutdown(), "telegram application")
 
     async def webhook(request: web.Request) -> web.Response:
         return await request.app[TELEGRAM].webhook(request)

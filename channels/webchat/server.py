@@ -28,9 +28,10 @@ from bot.conversations import PREFIX
 from bot.envelope import Button, Inbound, Outbound
 from bot.errors import CitybotError
 from bot.i18n import normalise_language
+from bot.identity import IdentityError
 from bot.knowledge import load_texts
 from bot.rasa_client import BotUnavailableError
-from bot.typedefs import DELIVERY, HANDOFF, REDIS, ROUTER, SETTINGS
+from bot.typedefs import DELIVERY, DESK, HANDOFF, REDIS, ROUTER, SETTINGS, VERIFIER
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -253,8 +254,28 @@ def setup_webchat(app: web.Application) -> None:
         await sio.enter_room(sid, f"{session_id}:{'ext' if extended else 'plain'}")
         await presence().opened(session_id)
         await sio.emit("session_confirm", session_id, to=sid, ignore_queue=True)
+        token = data.get("identity_token") if isinstance(data, dict) else None
+        if isinstance(token, str) and token:
+            language = normalise_language(data.get("language")) if isinstance(data, dict) else None
+            await identify(sid, session_id, token, language or "fi", extended)
         for reply in await presence().take(session_id):
             await sio.emit("bot_uttered", bot_uttered(reply, extended), to=sid, ignore_queue=True)
+
+    async def identify(sid: str, session_id: str, token: str, language: str, extended: bool) -> None:
+        """Link the conversation to the citizen the token names; a bad token changes nothing."""
+        try:
+            citizen = app[VERIFIER].verify(token)
+        except IdentityError as error:
+            logger.info("web chat identity token refused: %s", error.code)
+            await fail(sid, WebchatError("identity_rejected", "the sign-in could not be confirmed"))
+            return
+        desk = app[DESK]
+        conversation = f"webchat:{session_id}"
+        if await desk.links.citizen_of(conversation) == citizen:
+            return
+        await desk.links.link(conversation, citizen, "webchat token")
+        linked = Outbound(text=desk.texts.data("linked", language), language=language)
+        await sio.emit("bot_uttered", bot_uttered(linked, extended), to=sid, ignore_queue=True)
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:

@@ -194,7 +194,11 @@
     setStatus("connecting");
     state.socket = window.io(origin, { path: "/socket.io", transports: ["websocket"], reconnectionDelayMax: 5000 });
     state.socket.on("connect", function () {
-      state.socket.emit("session_request", { session_id: state.sessionId, protocol: "citybot" });
+      var request = { session_id: state.sessionId, protocol: "citybot", language: state.lang };
+      // A signed-in citizen: the page passes the token its login service signed (verified server-side).
+      var identity = script.dataset.identityToken || window.citybotIdentityToken;
+      if (identity) request.identity_token = identity;
+      state.socket.emit("session_request", request);
     });
     state.socket.on("session_confirm", function (sessionId) {
       state.confirmed = true;

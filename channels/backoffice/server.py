@@ -1,0 +1,150 @@
+"""The back-office API: the city's systems create offers and ask about citizens (docs/offers.md).
+
+Every call but the OpenAPI document needs ``Authorization: Bearer <token of a calling system>``
+(``python -m bot backoffice add``). Bodies are JSON, at most 64 KiB. Errors are JSON
+``{"error": {"code", "message"}}`` with a 4xx status, and change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import yaml
+from aiohttp import web
+
+from bot.callbacks import System
+from bot.consent import PURPOSES, ConsentError
+from bot.identity import CITIZEN_ID, IdentityError
+from bot.offers import OFFER_ID, OfferError, parse_offer
+from bot.typedefs import DESK, SETTINGS, SYSTEMS
+
+logger = logging.getLogger(__name__)
+OPENAPI_FILE = Path(__file__).parent / "openapi.yml"
+Handler = Callable[[web.Request, System], Awaitable[web.Response]]
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    """A JSON error answer."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _authorised(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def wrapped(request: web.Request) -> web.Response:
+        system = request.app[SYSTEMS].authenticate(request.headers.get("Authorization"))
+        if system is None:
+            return error(401, "unauthorized", "a valid Authorization: Bearer <token> of a calling system is needed")
+        try:
+            return await handler(request, system)
+        except OfferError as exc:
+            return error(exc.status, exc.code, str(exc))
+        except web.HTTPRequestEntityTooLarge:
+            return error(413, "too_large", "the body is larger than 64 KiB")
+
+    return wrapped
+
+
+async def _json(request: web.Request) -> Any:
+    if request.content_type != "application/json":
+        raise OfferError(415, "unsupported_media_type", "send the body as application/json")
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise OfferError(400, "malformed", "the body is not valid JSON") from None
+
+
+def _citizen(request: web.Request) -> str:
+    citizen = request.match_info["citizen_id"]
+    if not CITIZEN_ID.match(citizen):
+        raise OfferError(400, "bad_citizen_id", "not a valid citizen id")
+    return citizen
+
+
+async def create_offer(request: web.Request, system: System) -> web.Response:
+    """POST /api/v1/offers: 201 created, 200 the same offer again, 409 the id with other content."""
+    offer = parse_offer(await _json(request), system.name)
+    stored, created = await request.app[DESK].create(offer)
+    history = await request.app[DESK].offers.history(stored.offer_id)
+    return web.json_response({**stored.public(), "history": history}, status=201 if created else 200)
+
+
+async def get_offer(request: web.Request, system: System) -> web.Response:
+    """GET /api/v1/offers/{offer_id}: the offer's status and history (the creating system only)."""
+    offer_id = request.match_info["offer_id"]
+    offer = await request.app[DESK].offers.get(offer_id) if OFFER_ID.match(offer_id) else None
+    if offer is None or offer.system != system.name:
+        return error(404, "not_found", "no such offer")
+    history = await request.app[DESK].offers.history(offer_id)
+    return web.json_response({**offer.public(), "history": history})
+
+
+async def citizen_offers(request: web.Request, system: System) -> web.Response:
+    """GET /api/v1/citizens/{citizen_id}/offers."""
+    offers = await request.app[DESK].offers.of_citizen(_citizen(request))
+    return web.json_response({"offers": [o.public() for o in offers]})
+
+
+async def export_citizen(request: web.Request, system: System) -> web.Response:
+    """GET /api/v1/citizens/{citizen_id}/export: everything held (GDPR art. 15)."""
+    citizen = _citizen(request)
+    logger.info("export of a citizen's data requested by %s", system.name)
+    return web.json_response(await request.app[DESK].export(citizen))
+
+
+async def erase_citizen(request: web.Request, system: System) -> web.Response:
+    """DELETE /api/v1/citizens/{citizen_id}: erase (GDPR art. 17), keeping the city's records."""
+    citizen = _citizen(request)
+    logger.info("erasure of a citizen's data requested by %s", system.name)
+    return web.json_response(await request.app[DESK].erase(citizen))
+
+
+async def link_code(request: web.Request, system: System) -> web.Response:
+    """POST /api/v1/citizens/{citizen_id}/link-code: a one-time code for Telegram's /start."""
+    citizen = _citizen(request)
+    try:
+        code = await request.app[DESK].links.issue_code(citizen)
+    except IdentityError as exc:
+        return error(400, exc.code, str(exc))
+    body: dict[str, Any] = {"code": code, "expires_in": 600, "start_command": f"/start {code}"}
+    username = request.app[SETTINGS].telegram_bot_username
+    if username:
+        body["deep_link"] = f"https://t.me/{username}?start={code}"
+    return web.json_response(body, status=201)
+
+
+async def set_consent(request: web.Request, system: System) -> web.Response:
+    """PUT /api/v1/citizens/{citizen_id}/consent/{purpose}: consent given or withdrawn elsewhere."""
+    citizen, purpose = _citizen(request), request.match_info["purpose"]
+    body = await _json(request)
+    if purpose not in PURPOSES:
+        return error(404, "unknown_purpose", f"purpose must be one of: {', '.join(PURPOSES)}")
+    if not isinstance(body, dict) or not isinstance(body.get("granted"), bool):
+        return error(400, "bad_body", 'send {"granted": true} or {"granted": false}')
+    try:
+        changed = await request.app[DESK].consents.set(citizen, purpose, body["granted"], "backoffice")
+    except ConsentError as exc:
+        return error(400, "bad_consent", str(exc))
+    state = await request.app[DESK].consents.current(citizen, purpose)
+    assert state is not None
+    return web.json_response(
+        {"purpose": purpose, "granted": state.granted, "changed": changed, "channel": state.channel}
+    )
+
+
+def setup_backoffice(app: web.Application) -> None:
+    """Add the back-office API routes and the OpenAPI document to the gateway."""
+    document = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    app.router.add_post("/api/v1/offers", _authorised(create_offer))
+    app.router.add_get("/api/v1/offers/{offer_id}", _authorised(get_offer))
+    app.router.add_get("/api/v1/citizens/{citizen_id}/offers", _authorised(citizen_offers))
+    app.router.add_get("/api/v1/citizens/{citizen_id}/export", _authorised(export_citizen))
+    app.router.add_delete("/api/v1/citizens/{citizen_id}", _authorised(erase_citizen))
+    app.router.add_post("/api/v1/citizens/{citizen_id}/link-code", _authorised(link_code))
+    app.router.add_put("/api/v1/citizens/{citizen_id}/consent/{purpose}", _authorised(set_consent))

@@ -1,0 +1,536 @@
+"""Proactive offers, identity and consent against the real bot (docs/offers.md).
+
+A fake back office (an aiohttp server on loopback) receives the callbacks; citizens are web chat
+socket.io clients with identity tokens signed by the development key, or Telegram chats on the
+fake Bot API linked with link codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from bot.gateway import create_app
+from bot.identity import development_token
+from bot.offer_texts import load_offer_texts
+from bot.settings import Settings
+from bot.supervisor import Stack
+from channels.backoffice import setup_backoffice
+from channels.telegram import setup_telegram
+from channels.webchat import setup_webchat
+from tests.clients import Citizen
+from tests.conftest import BACKOFFICE
+from tests.fake_telegram import FakeTelegram, callback_update, message_update
+
+pytestmark = pytest.mark.integration
+ServerFactory = Callable[..., Awaitable[TestServer]]
+TOKEN = "123456:OFFERS-TEST"
+SECRET = "offers-webhook-secret"
+_ids = itertools.count(1)
+TEXTS = load_offer_texts()
+
+DETAILS = {
+    "school_placement": {
+        "child_name": "Elsa",
+        "school_name": "Lauttasaaren ala-asteen koulu",
+        "school_address": "Myllykalliontie 3",
+        "start_date": "2027-08-05",
+    },
+    "daycare_placement": {
+        "child_name": "Onni",
+        "daycare_name": "Päiväkoti Pikkuli",
+        "daycare_address": "Vattuniemenkatu 10",
+        "start_date": "2027-01-11",
+    },
+    "screening_invitation": {
+        "screening_name": "kohdunkaulan syövän seulonta",
+        "place": "Kallion terveysasema",
+        "appointment_time": "2027-02-03T14:30:00+02:00",
+    },
+}
+
+
+@dataclass
+class BackOffice:
+    """The city's fake system: the callbacks it got, and whether it is up."""
+
+    secret: str = ""
+    down_for: int = 0  # answer 503 to this many callbacks first
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    refused: int = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        expected = hmac.new(
+            self.secret.encode(), request.headers["X-Citybot-Timestamp"].encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        assert request.headers["X-Citybot-Signature"] == f"sha256={expected}"
+        if self.down_for > 0:
+            self.down_for -= 1
+            self.refused += 1
+            return web.Response(status=503)
+        self.calls.append({**json.loads(body), "delivery": request.headers["X-Citybot-Delivery"]})
+        return web.Response(status=204)
+
+    async def statuses(self, offer_id: str, count: int, timeout: float = 15) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = [c["status"] for c in self.calls if c["offer_id"] == offer_id]
+            if len(got) >= count:
+                return got
+            await asyncio.sleep(0.1)
+        return [c["status"] for c in self.calls if c["offer_id"] == offer_id]
+
+
+@dataclass
+class City:
+    """A gateway with web chat, Telegram and the back-office API, and the city's side of it."""
+
+    base: str
+    api_token: str
+    backoffice: BackOffice
+    telegram: FakeTelegram
+    settings: Settings
+    redis: Redis
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_token}"}
+
+    async def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token or self.api_token}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, f"{self.base}{path}", json=body, headers=headers) as response,
+        ):
+            return response.status, await response.json()
+
+    async def consent(self, citizen: str, granted: bool = True) -> None:
+        status, _ = await self.call("PUT", f"/api/v1/citizens/{citizen}/consent/proactive_offers", {"granted": granted})
+        assert status == 200
+
+    def token(self, citizen: str, minutes: int = 60) -> str:
+        return development_token(self.settings.identity_keys_file, citizen, self.settings.identity_audience, minutes)
+
+    async def offer(self, citizen: str, kind: str = "school_placement", **overrides: Any) -> tuple[int, Any]:
+        body = {
+            "offer_id": f"offer-{next(_ids)}-{time.time_ns()}",
+            "citizen_id": citizen,
+            "kind": kind,
+            "details": DETAILS.get(kind, {"child_name": "Elsa"}),
+            "respond_by": (datetime.now(timezone.utc) + timedelta(days=14)).isoformat(),
+            "on_silence": "accept",
+        }
+        body.update(overrides)
+        return await self.call("POST", "/api/v1/offers", body)
+
+    async def telegram_update(self, update: dict[str, Any]) -> None:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.base}/telegram/webhook", json=update, headers=headers) as response,
+        ):
+            assert response.status == 200
+
+
+@pytest.fixture
+async def city(stack: Stack, aiohttp_server: ServerFactory) -> AsyncIterator[City]:
+    back = BackOffice(secret=BACKOFFICE.secret)
+    receiver = web.Application()
+    receiver.router.add_post("/callbacks", back.handle)
+    runner = web.AppRunner(receiver)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", BACKOFFICE.callback_port).start()
+    token = BACKOFFICE.token
+    fake = FakeTelegram(TOKEN)
+    api = await aiohttp_server(fake.app())
+    settings = dataclasses.replace(
+        stack.settings,
+        telegram_token=TOKEN,
+        telegram_secret=SECRET,
+        telegram_api_url=f"http://127.0.0.1:{api.port}",
+        callback_base_delay=0.2,
+    )
+    server = await aiohttp_server(create_app(settings, [setup_webchat, setup_telegram, setup_backoffice]))
+    redis = Redis(host=settings.redis.host, port=settings.redis.port)
+    yield City(f"http://127.0.0.1:{server.port}", token, back, fake, settings, redis)
+    await redis.close()
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def citizens() -> AsyncIterator[Callable[[], Citizen]]:
+    made: list[Citizen] = []
+
+    def make() -> Citizen:
+        made.append(Citizen())
+        return made[-1]
+
+    yield make
+    for person in made:
+        if person.client.connected:
+            await person.client.disconnect()
+
+
+async def signed_in(
+    city: City, citizens: Callable[[], Citizen], citizen_id: str, language: str = "fi"
+) -> tuple[Citizen, str]:
+    """A web chat citizen whose page passed a valid identity token; returns (client, session id)."""
+    person = citizens()
+    await person.client.connect(city.base, transports=["websocket"], socketio_path="socket.io")
+    await person.client.emit(
+        "session_request",
+        {"session_id": None, "protocol": "citybot", "language": language, "identity_token": city.token(citizen_id)},
+    )
+    name, sid = await person.next()
+    assert name == "session_confirm"
+    [linked] = await person.replies(1)
+    assert linked["text"] == TEXTS.mydata["linked"][language]
+    await person.say("hei" if language == "fi" else "hej" if language == "sv" else "hello", str(sid), language=language)
+    await person.replies(1)  # the conversation's language is now known
+    return person, str(sid)
+
+
+def citizen_id() -> str:
+    return f"citizen-{next(_ids)}-{time.time_ns()}"
+
+
+# -- the whole lifecycle in the chat -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["school_placement", "daycare_placement", "screening_invitation"])
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+async def test_offer_accepted_in_web_chat(city: City, citizens: Any, kind: str, language: str) -> None:
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, language)
+    await city.consent(who)
+    status, created = await city.offer(who, kind)
+    assert status == 201 and created["status"] == "delivered"
+    [message] = await person.replies(1)
+    assert message["lang"] == language
+    first_detail = next(iter(DETAILS[kind].values()))
+    assert first_detail in message["text"] or kind == "screening_invitation"
+    assert [q["payload"] for q in message["quick_replies"]] == [
+        "/affirm",
+        "/request_change",
+        "/request_human",
+        "/offer_why",
+    ]
+    await person.say("/affirm", sid)
+    [done] = await person.replies(1)
+    assert done["text"] == TEXTS.kind(kind, "accepted", language, **_shown(kind, language))
+    status, offer = await city.call("GET", f"/api/v1/offers/{created['offer_id']}")
+    assert offer["status"] == "accepted"
+    assert [h["status"] for h in offer["history"]] == ["pending", "delivered", "accepted"]
+    assert await city.backoffice.statuses(created["offer_id"], 2) == ["delivered", "accepted"]
+
+
+def _shown(kind: str, language: str) -> dict[str, str]:
+    from bot.offer_texts import format_date
+
+    values = dict(DETAILS[kind])
+    for key in ("start_date", "appointment_time"):
+        if key in values:
+            values[key] = format_date(values[key], language)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("language", "yes", "no"),
+    [
+        ("fi", "kyllä, sopii hyvin", "ei kiitos"),
+        ("sv", "ja, det passar bra", "nej tack"),
+        ("en", "yes, that works", "no thanks"),
+    ],
+)
+async def test_free_text_answers_accept_and_decline(
+    city: City, citizens: Any, language: str, yes: str, no: str
+) -> None:
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, language)
+    await city.consent(who)
+    _, first = await city.offer(who, "daycare_placement")
+    await person.replies(1)
+    await person.say(yes, sid)
+    [accepted] = await person.replies(1)
+    assert accepted["text"] == TEXTS.kind(
+        "daycare_placement", "accepted", language, **_shown("daycare_placement", language)
+    )
+    _, second = await city.offer(who, "screening_invitation")
+    await person.replies(1)
+    await person.say(no, sid)
+    [declined] = await person.replies(1)
+    assert declined["text"] == TEXTS.kind(
+        "screening_invitation", "declined", language, **_shown("screening_invitation", language)
+    )
+    assert (await city.call("GET", f"/api/v1/offers/{second['offer_id']}"))[1]["status"] == "declined"
+
+
+async def test_asking_to_change_collects_the_wish_and_confirms_it(city: City, citizens: Any) -> None:
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, "fi")
+    await city.consent(who)
+    _, created = await city.offer(who)
+    await person.replies(1)
+    await person.say("voisiko paikan vaihtaa", sid)  # request_change in free text
+    [question] = await person.replies(1)
+    assert question["text"] == TEXTS.kind("school_placement", "change_question", "fi")
+    await person.say("Haluaisin Ressun peruskouluun, aloitus 12.8.", sid)
+    [confirmed] = await person.replies(1)
+    assert "Haluaisin Ressun peruskouluun, aloitus 12.8." in confirmed["text"]
+    _, offer = await city.call("GET", f"/api/v1/offers/{created['offer_id']}")
+    assert offer["status"] == "change_requested"
+    assert offer["change_request"] == "Haluaisin Ressun peruskouluun, aloitus 12.8."
+    calls = [c for c in city.backoffice.calls if c["offer_id"] == created["offer_id"]]
+    await city.backoffice.statuses(created["offer_id"], 2)
+    calls = [c for c in city.backoffice.calls if c["offer_id"] == created["offer_id"]]
+    assert calls[-1]["status"] == "change_requested" and calls[-1]["change_request"].startswith("Haluaisin")
+
+
+async def test_why_did_i_get_this_explains_the_data_and_the_basis(city: City, citizens: Any) -> None:
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, "en")
+    await city.consent(who)
+    await city.offer(who, "screening_invitation")
+    await person.replies(1)
+    await person.say("/offer_why", sid)
+    [why] = await person.replies(1)
+    today = datetime.now().date()
+    assert why["text"] == TEXTS.kind(
+        "screening_invitation",
+        "why",
+        "en",
+        consent_date=f"{today.day}.{today.month}.{today.year}",
+        consent_channel=TEXTS.say("channel_backoffice", "en"),
+    )
+
+
+# -- Telegram -----------------------------------------------------------------------------------------
+
+
+async def test_offer_through_telegram_with_a_link_code(city: City) -> None:
+    who = citizen_id()
+    status, code = await city.call("POST", f"/api/v1/citizens/{who}/link-code")
+    assert status == 201 and code["start_command"].startswith("/start ")
+    chat = 880000 + next(_ids)
+    await city.telegram_update(message_update(next(_ids) + 50000, chat, code["start_command"], language="sv"))
+    assert city.telegram.sent()[-1]["text"] == TEXTS.mydata["linked"]["sv"]
+    await city.telegram_update(message_update(next(_ids) + 50000, chat, code["start_command"], language="sv"))
+    assert city.telegram.sent()[-1]["text"] == TEXTS.mydata["link_code_invalid"]["sv"]  # one use only
+    await city.telegram_update(message_update(next(_ids) + 50000, chat, "hej", language="sv"))
+    await city.consent(who)
+    status, created = await city.offer(who, "school_placement")
+    assert created["status"] == "delivered"
+    sent = city.telegram.sent()[-1]
+    assert "Elsa" in sent["text"] and int(sent["chat_id"]) == chat
+    buttons = [row[0]["callback_data"] for row in sent["reply_markup"]["inline_keyboard"]]
+    await city.telegram_update(callback_update(next(_ids) + 50000, chat, buttons[0], language="sv"))
+    assert city.telegram.sent()[-1]["text"] == TEXTS.kind(
+        "school_placement", "accepted", "sv", **_shown("school_placement", "sv")
+    )
+    assert (await city.call("GET", f"/api/v1/offers/{created['offer_id']}"))[1]["status"] == "accepted"
+
+
+# -- silence, idempotence, restarts -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("on_silence", "outcome"), [("accept", "accepted"), ("decline", "declined"), ("none", "expired")]
+)
+async def test_silence_after_respond_by_applies_the_default(
+    city: City, citizens: Any, on_silence: str, outcome: str
+) -> None:
+    who = citizen_id()
+    person, _ = await signed_in(city, citizens, who, "fi")
+    await city.consent(who)
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+    _, created = await city.offer(who, respond_by=soon, on_silence=on_silence)
+    assert await city.backoffice.statuses(created["offer_id"], 2) == ["delivered", outcome]
+    _, offer = await city.call("GET", f"/api/v1/offers/{created['offer_id']}")
+    assert offer["history"][-1]["cause"] == f"no answer by respond_by (on_silence={on_silence})"
+
+
+async def test_creating_the_same_offer_twice_is_safe(city: City, citizens: Any) -> None:
+    who = citizen_id()
+    person, _ = await signed_in(city, citizens, who, "fi")
+    await city.consent(who)
+    body_id = f"same-{time.time_ns()}"
+    respond_by = (datetime.now(timezone.utc) + timedelta(days=10)).isoformat()
+    first_status, first = await city.offer(who, offer_id=body_id, respond_by=respond_by)
+    again_status, again = await city.offer(who, offer_id=body_id, respond_by=respond_by)
+    assert (first_status, again_status) == (201, 200) and again["status"] == first["status"] == "delivered"
+    await person.replies(1)
+    assert await person.silent(1.0), "the citizen gets the offer once"
+    conflict_status, conflict = await city.offer(who, offer_id=body_id, respond_by=respond_by, on_silence="none")
+    assert conflict_status == 409 and conflict["error"]["code"] == "conflict"
+
+
+# -- who gets what -------------------------------------------------------------------------------------
+
+
+async def test_unlinked_or_opted_out_citizen_is_undeliverable_and_gets_nothing(city: City, citizens: Any) -> None:
+    nobody = citizen_id()
+    _, offer = await city.offer(nobody)
+    assert offer["status"] == "undeliverable"
+    assert offer["history"][-1]["cause"] == "no linked chat channel"
+
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, "fi")
+    _, offer = await city.offer(who)  # linked, but never consented
+    assert offer["status"] == "undeliverable" and offer["history"][-1]["cause"] == "no consent to proactive offers"
+    assert await person.silent(1.0), "nothing personal is sent without consent"
+
+    await person.say("haluan saada ehdotuksia", sid)  # opt in from the chat
+    [opted_in] = await person.replies(1)
+    assert opted_in["text"] == TEXTS.mydata["opted_in"]["fi"]
+    _, offer = await city.offer(who)
+    assert offer["status"] == "delivered"
+    await person.replies(1)
+    await person.say("en halua enää ehdotuksia", sid)  # and out again
+    [opted_out] = await person.replies(1)
+    assert opted_out["text"] == TEXTS.mydata["opted_out"]["fi"]
+    _, offer = await city.offer(who)
+    assert offer["status"] == "undeliverable"
+    assert await person.silent(1.0)
+    _, export = await city.call("GET", f"/api/v1/citizens/{who}/export")
+    assert [(h["granted"], h["channel"]) for h in export["consent"]["history"]] == [
+        (True, "webchat"),
+        (False, "webchat"),
+    ]
+
+
+async def test_forged_or_expired_identity_tokens_are_refused(city: City, citizens: Any) -> None:
+    who = citizen_id()
+    forged = jwt.encode(
+        {"sub": who, "aud": city.settings.identity_audience, "exp": int(time.time()) + 600},
+        "not-the-city-key-not-the-city-key-not-the-city-key",
+        algorithm="HS256",
+        headers={"kid": "dev"},
+    )
+    expired = city.token(who, minutes=-5)
+    for token in (forged, expired, "garbage"):
+        person = citizens()
+        await person.client.connect(city.base, transports=["websocket"], socketio_path="socket.io")
+        await person.client.emit("session_request", {"protocol": "citybot", "identity_token": token})
+        name, sid = await person.next()
+        assert name == "session_confirm"
+        name, refused = await person.next()
+        assert name == "chat_error" and refused["code"] == "identity_rejected"
+        await person.say("mitä tietoja teillä on minusta", str(sid), language="fi")
+        [anonymous] = await person.replies(1)
+        assert anonymous["text"] == TEXTS.data("anonymous_my_data", "fi", retention_days=city.settings.transcript_days)
+    await city.consent(who)
+    _, offer = await city.offer(who)
+    assert offer["status"] == "undeliverable"
+
+
+async def test_delete_my_data_removes_the_chat_history_but_keeps_offers(city: City, citizens: Any) -> None:
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, "fi")
+    await city.consent(who)
+    _, created = await city.offer(who)
+    await person.replies(1)
+    conversation = f"webchat:{sid}"
+    assert await city.redis.exists(f"citybot:tracker:{conversation}", f"citybot:log:{conversation}") == 2
+    await person.say("poista tietoni", sid)
+    [question] = await person.replies(1)
+    assert question["text"] == TEXTS.mydata["delete_question"]["fi"]
+    await person.say("/mydata_delete_yes", sid)
+    [deleted] = await person.replies(1)
+    assert deleted["text"] == TEXTS.mydata["deleted"]["fi"]
+    assert await city.redis.exists(f"citybot:tracker:{conversation}", f"citybot:log:{conversation}") == 0
+    status, offer = await city.call("GET", f"/api/v1/offers/{created['offer_id']}")
+    assert status == 200 and offer["status"] == "delivered"  # a city record: kept
+    _, export = await city.call("GET", f"/api/v1/citizens/{who}/export")
+    assert export["conversations"] == [] and len(export["offers"]) == 1
+
+
+async def test_callbacks_are_retried_until_the_back_office_answers(city: City, citizens: Any) -> None:
+    city.backoffice.down_for = 3
+    who = citizen_id()
+    await signed_in(city, citizens, who, "fi")
+    await city.consent(who)
+    _, created = await city.offer(who)
+    assert await city.backoffice.statuses(created["offer_id"], 1, timeout=20) == ["delivered"]
+    assert city.backoffice.refused == 3
+
+
+async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> None:
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, "sv")
+    await city.consent(who)
+    await city.offer(who)
+    await person.replies(1)
+    status, export = await city.call("GET", f"/api/v1/citizens/{who}/export")
+    assert status == 200 and export["citizen_id"] == who
+    assert export["conversations"][0]["conversation"] == f"webchat:{sid}"
+    assert any("Elsa" in e["text"] for e in export["conversations"][0]["transcript"])
+    status, erased = await city.call("DELETE", f"/api/v1/citizens/{who}")
+    assert status == 200 and erased["deleted_conversations"] == 1
+    assert await city.redis.exists(f"citybot:log:webchat:{sid}") == 0
+    _, after = await city.call("GET", f"/api/v1/citizens/{who}/export")
+    assert after["conversations"] == [] and len(after["offers"]) == 1 and after["consent"]["history"]
+
+
+# -- bad input to the API -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"kind": "parking_permit"}, 400, "unknown_kind"),
+        ({"details": {"child_name": "Elsa"}}, 400, "bad_details"),
+        ({"respond_by": "next week"}, 400, "bad_respond_by"),
+        ({"respond_by": "2027-05-31T16:00:00"}, 400, "bad_respond_by"),
+        ({"respond_by": "2020-05-31T16:00:00+03:00"}, 400, "bad_respond_by"),
+        ({"on_silence": "maybe"}, 400, "bad_on_silence"),
+        ({"offer_id": "bad id with spaces"}, 400, "bad_offer_id"),
+        ({"citizen_id": None}, 400, "bad_citizen_id"),
+    ],
+)
+async def test_bad_offers_are_refused_and_change_nothing(
+    city: City, change: dict[str, Any], status: int, code: str
+) -> None:
+    who = citizen_id()
+    got, body = await city.offer(who, **change)
+    assert (got, body["error"]["code"]) == (status, code)
+    _, offers = await city.call("GET", f"/api/v1/citizens/{who}/offers")
+    assert offers == {"offers": []}
+
+
+async def test_missing_field_wrong_token_oversized_and_malformed_bodies(city: City) -> None:
+    async with aiohttp.ClientSession() as session:
+        url = f"{city.base}/api/v1/offers"
+        async with session.post(url, json={"offer_id": "x"}, headers=city.headers()) as r:
+            assert r.status == 400 and (await r.json())["error"]["code"] == "missing_field"
+        async with session.post(url, json={}, headers={"Authorization": "Bearer wrong"}) as r:
+            assert r.status == 401
+        async with session.post(url, json={}) as r:
+            assert r.status == 401
+        async with session.post(
+            url, data=b"{not json", headers={**city.headers(), "Content-Type": "application/json"}
+        ) as r:
+            assert r.status == 400 and (await r.json())["error"]["code"] == "malformed"
+        big = {"offer_id": "big", "details": {"x": "y" * 100_000}}
+        async with session.post(url, json=big, headers=city.headers()) as r:
+            assert r.status == 413
+        async with session.get(f"{city.base}/api/v1/offers/nope", headers=city.headers()) as r:
+            assert r.status == 404
+        async with session.get(f"{city.base}/api/v1/openapi.json") as r:
+            document = await r.json()
+            assert r.status == 200 and "/api/v1/offers" in document["paths"]
