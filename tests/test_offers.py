@@ -323,27 +323,68 @@ async def test_why_did_i_get_this_explains_the_data_and_the_basis(city: City, ci
 # -- Telegram -----------------------------------------------------------------------------------------
 
 
-async def test_offer_through_telegram_with_a_link_code(city: City) -> None:
-    who = citizen_id()
+async def telegram_citizen(city: City, who: str, language: str) -> int:
+    """A Telegram chat linked to ``who`` with a link code from the back office; returns the chat id."""
     status, code = await city.call("POST", f"/api/v1/citizens/{who}/link-code")
     assert status == 201 and code["start_command"].startswith("/start ")
     chat = 880000 + next(_ids)
-    await city.telegram_update(message_update(next(_ids) + 50000, chat, code["start_command"], language="sv"))
-    assert city.telegram.sent()[-1]["text"] == TEXTS.mydata["linked"]["sv"]
-    await city.telegram_update(message_update(next(_ids) + 50000, chat, code["start_command"], language="sv"))
-    assert city.telegram.sent()[-1]["text"] == TEXTS.mydata["link_code_invalid"]["sv"]  # one use only
-    await city.telegram_update(message_update(next(_ids) + 50000, chat, "hej", language="sv"))
+    await city.telegram_update(message_update(next(_ids) + 50000, chat, code["start_command"], language=language))
+    assert city.telegram.sent()[-1]["text"] == TEXTS.mydata["linked"][language]
+    await city.telegram_update(message_update(next(_ids) + 50000, chat, code["start_command"], language=language))
+    assert city.telegram.sent()[-1]["text"] == TEXTS.mydata["link_code_invalid"][language]  # one use only
+    return chat
+
+
+@pytest.mark.parametrize(
+    ("kind", "language", "answer"),
+    [
+        ("school_placement", "fi", "accept"),
+        ("school_placement", "sv", "change"),
+        ("school_placement", "en", "decline"),
+        ("daycare_placement", "fi", "decline"),
+        ("daycare_placement", "sv", "accept"),
+        ("daycare_placement", "en", "change"),
+        ("screening_invitation", "fi", "change"),
+        ("screening_invitation", "sv", "decline"),
+        ("screening_invitation", "en", "accept"),
+    ],
+)
+async def test_offer_through_telegram_with_a_link_code(city: City, kind: str, language: str, answer: str) -> None:
+    who = citizen_id()
+    chat = await telegram_citizen(city, who, language)
     await city.consent(who)
-    status, created = await city.offer(who, "school_placement")
+    status, created = await city.offer(who, kind)
     assert created["status"] == "delivered"
     sent = city.telegram.sent()[-1]
-    assert "Elsa" in sent["text"] and int(sent["chat_id"]) == chat
+    assert int(sent["chat_id"]) == chat
+    assert sent["text"].startswith(TEXTS.kind(kind, "message", language, **_shown(kind, language)))
     buttons = [row[0]["callback_data"] for row in sent["reply_markup"]["inline_keyboard"]]
-    await city.telegram_update(callback_update(next(_ids) + 50000, chat, buttons[0], language="sv"))
-    assert city.telegram.sent()[-1]["text"] == TEXTS.kind(
-        "school_placement", "accepted", "sv", **_shown("school_placement", "sv")
-    )
-    assert (await city.call("GET", f"/api/v1/offers/{created['offer_id']}"))[1]["status"] == "accepted"
+    press = {"accept": buttons[0], "change": buttons[1]}.get(answer)
+    if press:
+        await city.telegram_update(callback_update(next(_ids) + 50000, chat, press, language=language))
+    else:
+        no = {"fi": "ei kiitos", "sv": "nej tack", "en": "no thanks"}[language]
+        await city.telegram_update(message_update(next(_ids) + 50000, chat, no, language=language))
+    if answer == "change":
+        assert city.telegram.sent()[-1]["text"] == TEXTS.kind(kind, "change_question", language)
+        await city.telegram_update(message_update(next(_ids) + 50000, chat, "next week please", language=language))
+        assert "next week please" in city.telegram.sent()[-1]["text"]
+    expected = {"accept": "accepted", "decline": "declined", "change": "change_requested"}[answer]
+    if answer != "change":
+        assert city.telegram.sent()[-1]["text"] == TEXTS.kind(kind, expected, language, **_shown(kind, language))
+    assert (await city.call("GET", f"/api/v1/offers/{created['offer_id']}"))[1]["status"] == expected
+
+
+async def test_silent_default_through_telegram(city: City) -> None:
+    who = citizen_id()
+    chat = await telegram_citizen(city, who, "en")
+    await city.consent(who)
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+    _, created = await city.offer(who, "daycare_placement", respond_by=soon, on_silence="accept")
+    assert int(city.telegram.sent()[-1]["chat_id"]) == chat
+    assert await city.backoffice.statuses(created["offer_id"], 2) == ["delivered", "accepted"]
+    await city.telegram_update(message_update(next(_ids) + 50000, chat, "yes", language="en"))
+    assert city.telegram.sent()[-1]["text"] == TEXTS.say("no_open_offer", "en")  # decided: nothing open
 
 
 # -- silence, idempotence, restarts -----------------------------------------------------------------
