@@ -575,3 +575,42 @@ async def test_missing_field_wrong_token_oversized_and_malformed_bodies(city: Ci
         async with session.get(f"{city.base}/api/v1/openapi.json") as r:
             document = await r.json()
             assert r.status == 200 and "/api/v1/offers" in document["paths"]
+
+
+async def test_my_data_shows_consent_and_offers_and_unlinking_stops_personal_messages(
+    city: City, citizens: Any
+) -> None:
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, "en")
+    await city.consent(who)
+    await city.offer(who, "school_placement")
+    await person.replies(1)
+    await person.say("what data do you have about me?", sid)
+    [shown] = await person.replies(1)
+    assert TEXTS.kind("school_placement", "title", "en") in shown["text"]
+    today = datetime.now().date()
+    consent = TEXTS.data(
+        "consent_on",
+        "en",
+        date=f"{today.day}.{today.month}.{today.year}",
+        channel=TEXTS.say("channel_backoffice", "en"),
+    )
+    assert consent in shown["text"]
+    assert [q["payload"] for q in shown["quick_replies"]] == ["/opt_out_offers", "/mydata_unlink"]
+    await person.say("/mydata_unlink", sid)
+    [unlinked] = await person.replies(1)
+    assert unlinked["text"] == TEXTS.mydata["unlinked"]["en"]
+    _, offer = await city.offer(who, "daycare_placement")
+    assert offer["status"] == "undeliverable" and offer["history"][-1]["cause"] == "no linked chat channel"
+    assert await person.silent(1.0)
+
+
+async def test_a_stopped_telegram_chat_gets_no_offers(city: City) -> None:
+    who = citizen_id()
+    chat = await telegram_citizen(city, who, "fi")
+    await city.consent(who)
+    await city.telegram_update(message_update(next(_ids) + 50000, chat, "/stop", language="fi"))
+    sent_before = len(city.telegram.sent())
+    _, offer = await city.offer(who)
+    assert offer["status"] == "undeliverable"
+    assert len(city.telegram.sent()) == sent_before
