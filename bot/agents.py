@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
-from bot.conversations import PREFIX
+from bot.conversations import PREFIX, as_text
 from bot.errors import CitybotError
 from bot.i18n import LANGUAGES
 
@@ -60,10 +60,6 @@ class Session:
     def csrf_ok(self, given: str | None) -> bool:
         """Constant-time check of a request's CSRF token."""
         return bool(given) and hmac.compare_digest(str(given).encode(), self.csrf.encode())
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Agents:
@@ -131,7 +127,7 @@ class Agents:
 
     async def get(self, username: str) -> Agent | None:
         """The agent, or None."""
-        data = {_s(k): _s(v) for k, v in (await self._redis.hgetall(self._key(username))).items()}
+        data = {as_text(k): as_text(v) for k, v in (await self._redis.hgetall(self._key(username))).items()}
         if not data:
             return None
         return Agent(
@@ -143,7 +139,7 @@ class Agents:
 
     async def all(self) -> list[Agent]:
         """Every agent, by username."""
-        names = sorted(_s(n) for n in await self._redis.smembers(f"{PREFIX}agents"))
+        names = sorted(as_text(n) for n in await self._redis.smembers(f"{PREFIX}agents"))
         agents = [await self.get(name) for name in names]
         return [a for a in agents if a is not None]
 
@@ -153,12 +149,12 @@ class Agents:
         """A new session for the right password; AgentError ``wrong`` or ``too_many`` otherwise."""
         username = username.strip().lower()
         fail_keys = [f"{PREFIX}signin:fail:ip:{client}", f"{PREFIX}signin:fail:user:{username}"]
-        by_address, by_user = [int(_s(v)) if v is not None else 0 for v in await self._redis.mget(fail_keys)]
+        by_address, by_user = [int(as_text(v)) if v is not None else 0 for v in await self._redis.mget(fail_keys)]
         if by_user >= self._max_failures or by_address >= self._max_per_address:
             raise AgentError("too_many", "too many failed sign-ins; try again later")
         stored = await self._redis.hget(self._key(username), "password") if USERNAME.match(username) else None
         try:
-            _HASHER.verify(_s(stored) if stored else _DUMMY_HASH, password)
+            _HASHER.verify(as_text(stored) if stored else _DUMMY_HASH, password)
             ok = stored is not None
         except (VerificationError, InvalidHashError):
             ok = False
@@ -170,7 +166,7 @@ class Agents:
                 await pipe.execute()
             raise AgentError("wrong", "wrong username or password")
         await self._redis.delete(fail_keys[1])
-        if _HASHER.check_needs_rehash(_s(stored)):  # type: ignore[arg-type]
+        if _HASHER.check_needs_rehash(as_text(stored)):  # type: ignore[arg-type]
             await self._redis.hset(self._key(username), "password", _HASHER.hash(password))
         return await self._new_session(username)
 
@@ -189,7 +185,7 @@ class Agents:
         if not token or len(token) > 100:
             return None
         key = f"{PREFIX}session:{token}"
-        data = {_s(k): _s(v) for k, v in (await self._redis.hgetall(key)).items()}
+        data = {as_text(k): as_text(v) for k, v in (await self._redis.hgetall(key)).items()}
         if not data.get("username") or not await self._redis.exists(self._key(data["username"])):
             return None
         await self._redis.expire(key, self._session_seconds)
@@ -201,7 +197,7 @@ class Agents:
         await self._redis.srem(f"{PREFIX}sessions:{session.username}", session.token)
 
     async def _drop_sessions(self, username: str) -> None:
-        tokens = [_s(t) for t in await self._redis.smembers(f"{PREFIX}sessions:{username}")]
+        tokens = [as_text(t) for t in await self._redis.smembers(f"{PREFIX}sessions:{username}")]
         if tokens:
             await self._redis.delete(*[f"{PREFIX}session:{t}" for t in tokens])
         await self._redis.delete(f"{PREFIX}sessions:{username}")

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.conversations import PREFIX
+from bot.conversations import PREFIX, as_text
 from bot.errors import CitybotError
 
 PURPOSES = ("proactive_offers",)
@@ -32,10 +32,6 @@ class ConsentState:
     granted: bool
     at: float
     channel: str
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Consents:
@@ -77,7 +73,7 @@ class Consents:
         raw = await self._redis.hget(self._current_key(citizen_id), purpose)
         if raw is None:
             return None
-        granted, at, channel = _s(raw).split("|", 2)
+        granted, at, channel = as_text(raw).split("|", 2)
         return ConsentState(purpose, granted == "1", float(at), channel)
 
     async def is_granted(self, citizen_id: str, purpose: str = "proactive_offers") -> bool:
@@ -90,7 +86,7 @@ class Consents:
         rows = await self._redis.xrange(self._history_key(citizen_id))
         result = []
         for _, fields in rows:
-            data = {_s(k): _s(v) for k, v in fields.items()}
+            data = {as_text(k): as_text(v) for k, v in fields.items()}
             result.append(
                 {
                     "purpose": data["purpose"],

@@ -29,7 +29,7 @@ from typing import Any, Mapping
 from redis.asyncio import Redis
 
 from bot import clock
-from bot.conversations import PREFIX
+from bot.conversations import PREFIX, as_text
 from bot.errors import CitybotError, KnowledgeError
 from bot.i18n import LANGUAGES
 from bot.knowledge import load_calendar, load_texts, read_yaml, trilingual
@@ -155,7 +155,7 @@ class Case:
     @classmethod
     def from_hash(cls, conversation: str, data: Mapping[Any, Any]) -> Case:
         """A case from its Redis hash (bytes or str)."""
-        fields = {_s(k): _s(v) for k, v in data.items()}
+        fields = {as_text(k): as_text(v) for k, v in data.items()}
         return cls(
             conversation=conversation,
             mode=fields.get("mode", "bot") or "bot",
@@ -201,10 +201,6 @@ class Position:
     wait_minutes: int
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def case_key(conversation_id: str) -> str:
     """The Redis key of a conversation's handoff case."""
     return f"{PREFIX}case:{conversation_id}"
@@ -235,13 +231,13 @@ class Handoff:
     async def agents_online(self, queue: str | None = None) -> list[str]:
         """Usernames with a console connected in the last ``grace_seconds`` (for ``queue``)."""
         cutoff = time.time() - self.grace_seconds
-        names = [_s(n) for n in await self._redis.zrangebyscore(ONLINE_KEY, cutoff, "+inf")]
+        names = [as_text(n) for n in await self._redis.zrangebyscore(ONLINE_KEY, cutoff, "+inf")]
         if queue is None:
             return names
         result = []
         for name in names:
             languages = await self._redis.hget(f"{PREFIX}agent:{name}", "queues")
-            if languages is None or queue in _s(languages).split(","):
+            if languages is None or queue in as_text(languages).split(","):
                 result.append(name)
         return result
 
@@ -261,15 +257,15 @@ class Handoff:
             return None
         live_ahead = 0
         for member in await self._redis.zrange(queue_key(queue), 0, rank - 1) if rank else []:
-            kind = await self._redis.hget(case_key(_s(member)), "kind")
-            live_ahead += (_s(kind) if kind else "live") == "live"
+            kind = await self._redis.hget(case_key(as_text(member)), "kind")
+            live_ahead += (as_text(kind) if kind else "live") == "live"
         position = live_ahead + 1
         agents = max(1, len(await self.agents_online(queue)))
         minutes = math.ceil(position * await self._handling_minutes(queue) / agents)
         return Position(position, max(1, minutes))
 
     async def _handling_minutes(self, queue: str) -> float:
-        samples = [float(_s(v)) for v in await self._redis.lrange(f"{PREFIX}handoff:handled:{queue}", 0, -1)]
+        samples = [float(as_text(v)) for v in await self._redis.lrange(f"{PREFIX}handoff:handled:{queue}", 0, -1)]
         if not samples:
             return self.config.default_handling_minutes
         return sum(samples) / len(samples) / 60.0
@@ -280,7 +276,7 @@ class Handoff:
         result = []
         for queue in self.config.queues:
             for member in await self._redis.zrange(queue_key(queue), 0, -1):
-                case = await self.case(_s(member))
+                case = await self.case(as_text(member))
                 if case.mode != "queued":
                     continue
                 item = case.public()
@@ -292,7 +288,7 @@ class Handoff:
         """The cases an agent holds now."""
         cases = []
         for member in await self._redis.smembers(ASSIGNED_KEY):
-            case = await self.case(_s(member))
+            case = await self.case(as_text(member))
             if case.mode == "agent" and case.agent == agent:
                 cases.append(case)
         return sorted(cases, key=lambda c: c.claimed_at)
@@ -417,7 +413,7 @@ class Handoff:
         cutoff = time.time() - self.grace_seconds
         moved = []
         for member in await self._redis.smembers(ASSIGNED_KEY):
-            case = await self.case(_s(member))
+            case = await self.case(as_text(member))
             if case.mode != "agent":
                 await self._redis.srem(ASSIGNED_KEY, case.conversation)
                 continue

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from bot.callbacks import Callbacks
 from bot.consent import Consents
-from bot.conversations import PREFIX
+from bot.conversations import PREFIX, as_text
 from bot.delivery import Delivery, DeliveryError
 from bot.envelope import Button, Outbound
 from bot.identity import Links
@@ -37,10 +37,6 @@ DELETE_YES = "/mydata_delete_yes"
 DELETE_NO = "/mydata_delete_no"
 UNLINK_PAYLOAD = "/mydata_unlink"
 SILENCE_OUTCOME = {"accept": "accepted", "decline": "declined", "none": "expired"}
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class OfferDesk:
@@ -161,21 +157,21 @@ class OfferDesk:
     async def _close_in_conversations(self, offer: Offer) -> None:
         for conversation in await self.links.conversations_of(offer.citizen_id):
             key = f"{PREFIX}conv:{conversation}"
-            if _s(await self._redis.hget(key, "open_offer") or b"") == offer.offer_id:
+            if as_text(await self._redis.hget(key, "open_offer") or b"") == offer.offer_id:
                 await self._redis.hdel(key, "open_offer", "awaiting")
 
     # -- in the conversation ----------------------------------------------------------------------------
 
     async def _language(self, conversation: str) -> str:
         value = await self._redis.hget(f"{PREFIX}conv:{conversation}", "language")
-        return _s(value) if value else "fi"
+        return as_text(value) if value else "fi"
 
     async def open_offer(self, conversation: str) -> Offer | None:
         """The offer the conversation may answer now: delivered there, still open, still linked."""
         offer_id = await self._redis.hget(f"{PREFIX}conv:{conversation}", "open_offer")
         if not offer_id:
             return None
-        offer = await self.offers.get(_s(offer_id))
+        offer = await self.offers.get(as_text(offer_id))
         citizen = await self.links.citizen_of(conversation)
         if offer is None or citizen != offer.citizen_id:
             return None
@@ -184,7 +180,7 @@ class OfferDesk:
     async def awaiting(self, conversation: str) -> str | None:
         """What the next message is taken as: ``change`` (a change request) or ``delete`` (a yes/no)."""
         value = await self._redis.hget(f"{PREFIX}conv:{conversation}", "awaiting")
-        return _s(value) if value else None
+        return as_text(value) if value else None
 
     async def _await(self, conversation: str, what: str | None) -> None:
         key = f"{PREFIX}conv:{conversation}"
@@ -232,7 +228,7 @@ class OfferDesk:
     async def why(self, conversation: str, language: str) -> list[Outbound]:
         """Which data was used for the offer, and on what basis."""
         offer_id = await self._redis.hget(f"{PREFIX}conv:{conversation}", "open_offer")
-        offer = await self.offers.get(_s(offer_id)) if offer_id else None
+        offer = await self.offers.get(as_text(offer_id)) if offer_id else None
         citizen = await self.links.citizen_of(conversation)
         if offer is None or citizen != offer.citizen_id:
             return await self.my_data(conversation, language)
@@ -344,7 +340,9 @@ class OfferDesk:
         """Everything held about a citizen (GDPR art. 15), as JSON for the back office."""
         conversations = []
         for conversation in await self.links.conversations_of(citizen):
-            record = {_s(k): _s(v) for k, v in (await self._redis.hgetall(f"{PREFIX}conv:{conversation}")).items()}
+            record = {
+                as_text(k): as_text(v) for k, v in (await self._redis.hgetall(f"{PREFIX}conv:{conversation}")).items()
+            }
             conversations.append(
                 {
                     "conversation": conversation,

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from redis.asyncio import Redis
 
-from bot.conversations import PREFIX
+from bot.conversations import PREFIX, as_text
 from bot.errors import CitybotError
 from bot.identity import CITIZEN_ID
 
@@ -188,10 +188,6 @@ def offer_key(offer_id: str) -> str:
     return f"{PREFIX}offer:{offer_id}"
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class Offers:
     """Stored offers and their history."""
 
@@ -231,7 +227,7 @@ class Offers:
 
     async def get(self, offer_id: str) -> Offer | None:
         """The offer, or None."""
-        data = {_s(k): _s(v) for k, v in (await self._redis.hgetall(offer_key(offer_id))).items()}
+        data = {as_text(k): as_text(v) for k, v in (await self._redis.hgetall(offer_key(offer_id))).items()}
         if "status" not in data:
             return None
         return Offer(
@@ -254,13 +250,13 @@ class Offers:
         rows = await self._redis.xrange(f"{offer_key(offer_id)}:history")
         result = []
         for _, fields in rows:
-            data = {_s(k): _s(v) for k, v in fields.items()}
+            data = {as_text(k): as_text(v) for k, v in fields.items()}
             result.append({"status": data["status"], "at": _iso(float(data["at"])), "cause": data["cause"]})
         return result
 
     async def of_citizen(self, citizen_id: str) -> list[Offer]:
         """The citizen's offers, oldest first."""
-        ids = [_s(i) for i in await self._redis.smembers(f"{PREFIX}citizen:{citizen_id}:offers")]
+        ids = [as_text(i) for i in await self._redis.smembers(f"{PREFIX}citizen:{citizen_id}:offers")]
         offers = [o for o in [await self.get(i) for i in ids] if o is not None]
         return sorted(offers, key=lambda o: o.created_at)
 

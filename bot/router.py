@@ -12,6 +12,7 @@ understood of it), and then:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Mapping
@@ -19,7 +20,7 @@ from typing import Mapping
 from bot import clock
 from bot.conversations import Conversations
 from bot.envelope import Button, Inbound, Outbound
-from bot.handoff import Availability, Handoff
+from bot.handoff import Availability, Case, Handoff
 from bot.i18n import pick
 from bot.knowledge import load_calendar
 from bot.offer_desk import DELETE_NO, DELETE_YES, UNLINK_PAYLOAD, WHY_PAYLOAD, OfferDesk
@@ -104,10 +105,11 @@ class Router:
     async def handle(self, message: Inbound) -> list[Outbound]:
         """The replies to ``message``; none for a repeated delivery of the same message."""
         conversation = message.conversation_id
-        if not await self._conversations.first_delivery(conversation, message.message_id):
+        first, case_fields, awaiting = await self._conversations.arrival(conversation, message.message_id)
+        if not first:
             logger.info("duplicate delivery of %s message %s ignored", message.channel, message.message_id)
             return []
-        case = await self._handoff.case(conversation)
+        case = Case.from_hash(conversation, case_fields) if case_fields else Case(conversation, "bot")
         language = case.language or None
         if case.mode == "agent":
             await self._log_citizen(message, language)
@@ -135,20 +137,22 @@ class Router:
                 await self._handoff.rate(conversation, score)
                 return await self._say(conversation, [self.texts.reply("rating_thanks", language)])
             await self._handoff.to_bot(conversation, "rating_skipped")
-        return await self._with_bot(message)
+        return await self._with_bot(message, awaiting)
 
-    async def _with_bot(self, message: Inbound) -> list[Outbound]:
+    async def _with_bot(self, message: Inbound, awaiting: str | None) -> list[Outbound]:
         conversation = message.conversation_id
         if self._desk is not None:
-            direct = await self._desk_first(message)
+            direct = await self._desk_first(message, awaiting)
             if direct is not None:
                 return direct
         turn = await self._bot.send(message)
         language = turn.language or "fi"
         citizen = Entry("citizen", message.text, language=turn.language, intent=turn.intent, confidence=turn.confidence)
-        if not any(reply.control for reply in turn.replies):  # the usual turn: one write for all lines
-            await self._transcripts.append(conversation, [citizen, *[_bot_entry(r) for r in turn.replies]])
-            await self._conversations.touch(conversation, message.channel, turn.language)
+        if not any(reply.control for reply in turn.replies):  # the usual turn: both writes at once
+            await asyncio.gather(
+                self._transcripts.append(conversation, [citizen, *[_bot_entry(r) for r in turn.replies]]),
+                self._conversations.touch(conversation, message.channel, turn.language),
+            )
             return list(turn.replies)
         await self._transcripts.append(conversation, [citizen])
         replies: list[Outbound] = []
@@ -163,12 +167,12 @@ class Router:
         await self._conversations.touch(conversation, message.channel, turn.language)
         return replies
 
-    async def _desk_first(self, message: Inbound) -> list[Outbound] | None:
+    async def _desk_first(self, message: Inbound, awaiting: str | None) -> list[Outbound] | None:
         """Offer and MyData steps that do not need the bot: buttons, and a change request's words."""
         assert self._desk is not None
         conversation, text = message.conversation_id, message.text
         desk_payload = text in (WHY_PAYLOAD, DELETE_YES, DELETE_NO, UNLINK_PAYLOAD)
-        change = not text.startswith("/") and await self._desk.awaiting(conversation) == "change"
+        change = not text.startswith("/") and awaiting == "change"
         if not desk_payload and not change:
             return None
         language = await self._conversations.language(conversation) or "fi"

@@ -94,6 +94,19 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _exit)
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the supervising process dies (Linux).
+
+    Without it, a supervisor killed with SIGKILL (a test runner stopped hard) leaves Rasa, the
+    action server, Redis and the gateway running, holding ports and memory.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _signal_group(managed: Managed, signum: int) -> None:
     """Send ``signum`` to the process's group (it runs in its own session) if it still runs."""
     if managed.process.poll() is None:
@@ -198,6 +211,7 @@ class Stack(AbstractContextManager["Stack"]):
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         return process
@@ -314,7 +328,13 @@ class Stack(AbstractContextManager["Stack"]):
                 signal.signal(signum, handler)
 
     def _stop_all(self) -> None:
-        # Signal all first, so that they shut down in parallel within one shared grace period.
+        # The gateway first (it may still be writing to Redis and talking to the bot), then the
+        # others in parallel within one shared grace period.
+        gateways = [m for m in self.processes if m.name == "gateway"]
+        for managed in gateways:
+            _signal_group(managed, signal.SIGTERM)
+        for managed in gateways:
+            _reap(managed, 8)
         for managed in reversed(self.processes):
             _signal_group(managed, signal.SIGTERM)
         deadline = time.monotonic() + 10

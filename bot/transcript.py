@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from redis.asyncio import Redis
 
-from bot.conversations import PREFIX
+from bot.conversations import PREFIX, as_text
 
 MAX_ENTRIES = 2000
 SENDERS = ("citizen", "bot", "agent", "system", "note")
@@ -59,8 +59,8 @@ class Entry:
 
 def decode_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> dict[str, Any]:
     """A stream entry as the console gets it: ``{id, from, text, at, ...}``."""
-    data = {_text(k): _text(v) for k, v in fields.items()}
-    out: dict[str, Any] = {"id": _text(entry_id), "from": data.get("from", ""), "text": data.get("text", "")}
+    data = {as_text(k): as_text(v) for k, v in fields.items()}
+    out: dict[str, Any] = {"id": as_text(entry_id), "from": data.get("from", ""), "text": data.get("text", "")}
     out["at"] = float(data.get("at", "0"))
     for key in ("language", "intent", "agent"):
         if key in data:
@@ -70,10 +70,6 @@ def decode_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> dict[str, Any
     if "buttons" in data:
         out["buttons"] = json.loads(data["buttons"])
     return out
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Transcripts:
@@ -95,7 +91,7 @@ class Transcripts:
                 return []
             pipe.expire(key, self._retention)
             results = await pipe.execute()
-        return [_text(r) for r in results[:count]]
+        return [as_text(r) for r in results[:count]]
 
     async def read(self, conversation_id: str, after: str = "0", limit: int = MAX_ENTRIES) -> list[dict[str, Any]]:
         """Entries after the id ``after`` ("0" for all), oldest first."""

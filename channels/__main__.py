@@ -17,7 +17,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     app = create_app(settings, [setup_webchat, setup_telegram, setup_console, setup_backoffice])
-    web.run_app(app, host=settings.gateway_host, port=settings.gateway_port, print=None)
+    web.run_app(app, host=settings.gateway_host, port=settings.gateway_port, print=None, shutdown_timeout=5)
 
 
 if __name__ == "__main__":

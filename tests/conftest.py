@@ -22,6 +22,7 @@ from bot.paths import knowledge_dir
 from bot.settings import RedisAddress, Settings
 from bot.supervisor import Stack, free_port
 from bot.training import require_model
+from tests.clients import Citizen
 
 # The action server of the test stack runs at this fixed local time: Sunday 20 December 2026,
 # 12:00 in Helsinki (all three test languages ask about "now").
@@ -181,6 +182,21 @@ async def browser() -> AsyncIterator[Browser]:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         await chromium.close()
+
+
+@pytest.fixture
+async def citizens() -> AsyncIterator[Callable[[], Citizen]]:
+    """Factory of web chat citizens (socket.io clients), disconnected after the test."""
+    made: list[Citizen] = []
+
+    def make() -> Citizen:
+        made.append(Citizen())
+        return made[-1]
+
+    yield make
+    for person in made:
+        if person.client.connected:
+            await person.client.disconnect()
 
 
 @pytest.fixture(scope="session")

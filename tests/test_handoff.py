@@ -29,7 +29,7 @@ from bot.supervisor import Stack, free_port
 from channels.console import setup_console
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
-from tests.clients import Citizen, Console
+from tests.clients import Console
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
 
 pytestmark = pytest.mark.integration
@@ -81,20 +81,6 @@ async def consoles(gateway: str) -> AsyncIterator[Callable[..., Awaitable[Consol
     yield open_console
     for console in opened:
         await console.close()
-
-
-@pytest.fixture
-async def citizens() -> AsyncIterator[Callable[[], Citizen]]:
-    made: list[Citizen] = []
-
-    def make() -> Citizen:
-        made.append(Citizen())
-        return made[-1]
-
-    yield make
-    for citizen in made:
-        if citizen.client.connected:
-            await citizen.client.disconnect()
 
 
 async def clear_queues(redis: Redis) -> None:

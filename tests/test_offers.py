@@ -173,20 +173,6 @@ async def city(stack: Stack, aiohttp_server: ServerFactory) -> AsyncIterator[Cit
     await runner.cleanup()
 
 
-@pytest.fixture
-async def citizens() -> AsyncIterator[Callable[[], Citizen]]:
-    made: list[Citizen] = []
-
-    def make() -> Citizen:
-        made.append(Citizen())
-        return made[-1]
-
-    yield make
-    for person in made:
-        if person.client.connected:
-            await person.client.disconnect()
-
-
 async def signed_in(
     city: City, citizens: Callable[[], Citizen], citizen_id: str, language: str = "fi"
 ) -> tuple[Citizen, str]:
@@ -614,3 +600,27 @@ async def test_a_stopped_telegram_chat_gets_no_offers(city: City) -> None:
     _, offer = await city.offer(who)
     assert offer["status"] == "undeliverable"
     assert len(city.telegram.sent()) == sent_before
+
+
+@pytest.mark.parametrize(
+    ("language", "ask", "stop", "allow"),
+    [
+        ("sv", "vilka uppgifter har ni om mig?", "jag vill inte ha fler förslag", "jag vill få förslag från staden"),
+        ("fi", "mitä tietoja teillä on minusta?", "en halua enää ehdotuksia", "haluan saada ehdotuksia"),
+        ("en", "what data do you have about me?", "stop sending me offers", "I want to receive offers"),
+    ],
+)
+async def test_my_data_requests_in_every_language(
+    city: City, citizens: Any, language: str, ask: str, stop: str, allow: str
+) -> None:
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, language)
+    await person.say(ask, sid)
+    [shown] = await person.replies(1)
+    assert TEXTS.data("consent_off", language) in shown["text"] and shown["lang"] == language
+    await person.say(allow, sid)
+    assert (await person.replies(1))[0]["text"] == TEXTS.mydata["opted_in"][language]
+    await person.say(stop, sid)
+    assert (await person.replies(1))[0]["text"] == TEXTS.mydata["opted_out"][language]
+    await person.say(stop, sid)
+    assert (await person.replies(1))[0]["text"] == TEXTS.mydata["already_out"][language]

@@ -28,6 +28,7 @@ from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
 from bot.agents import Agent, AgentError, Session
+from bot.conversations import as_text
 from bot.delivery import DeliveryError
 from bot.envelope import Outbound
 from bot.errors import KnowledgeError
@@ -93,7 +94,7 @@ class ConsoleConnection:
 
     async def _latest_event_id(self) -> str:
         last = await self.app[REDIS].xrevrange(EVENTS_KEY, count=1)
-        return _s(last[0][0]) if last else "0"
+        return as_text(last[0][0]) if last else "0"
 
     async def _pump(self) -> None:
         """Follow the handoff events and this agent's transcripts; keep the agent online."""
@@ -104,16 +105,16 @@ class ConsoleConnection:
                 streams.update({log_key(c): cursor for c, cursor in self.cursors.items()})
                 result = await redis.xread(streams, block=BLOCK_MS, count=200)
                 for stream, entries in result or []:
-                    name = _s(stream)
+                    name = as_text(stream)
                     if name == EVENTS_KEY:
-                        self._events_cursor = _s(entries[-1][0])
-                        await self._on_events([{_s(k): _s(v) for k, v in f.items()} for _, f in entries])
+                        self._events_cursor = as_text(entries[-1][0])
+                        await self._on_events([{as_text(k): as_text(v) for k, v in f.items()} for _, f in entries])
                         continue
                     conversation = name[len(log_key("")) :]
                     if conversation not in self.cursors:
                         continue
                     for entry_id, fields in entries:
-                        self.cursors[conversation] = _s(entry_id)
+                        self.cursors[conversation] = as_text(entry_id)
                         await self._send(
                             {"type": "entry", "conversation": conversation, "entry": decode_entry(entry_id, fields)}
                         )
@@ -321,10 +322,6 @@ class ConsoleConnection:
             await self.ws.send_json(payload)
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 CONNECTIONS = web.AppKey("console_connections", set[ConsoleConnection])
 
 
@@ -477,7 +474,7 @@ def setup_console(app: web.Application) -> None:
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if message is None:
                             continue
-                        conversation = _s(message["data"])
+                        conversation = as_text(message["data"])
                         for connection in app[CONNECTIONS].copy():
                             await connection.citizen_typing(conversation)
                 except (RedisError, OSError) as error:
