@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -211,7 +212,9 @@ class Stack(AbstractContextManager["Stack"]):
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            # Linux ties "parent death" to the spawning thread: only a main-thread spawn may use it,
+            # or a child started from a worker thread would die when that thread ends.
+            preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
         )
         log.close()
         return process

@@ -157,3 +157,16 @@ async def test_reconnects_after_a_dropped_connection_and_loses_nothing(
     await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
     assert "Helmet" in await page.locator(".cb-bot").last.inner_text()
     await expect(page.locator(".cb-status")).to_have_text("Connected again.")
+
+
+async def test_the_citizens_message_gets_the_language_they_wrote_in(browser: Browser, site: str) -> None:
+    page = await (await browser.new_context(locale="fi-FI")).new_page()
+    await open_widget(page, site)
+    assert await page.locator(".cb-panel").get_attribute("lang") == "fi"
+    await say(page, "Var kan jag boka tid till tandläkaren för mitt barn?")
+    question = page.locator(".cb-user").last
+    assert await question.get_attribute("lang") == "sv"  # shown as fi at first, then retagged
+    assert await page.locator(".cb-bot").last.get_attribute("lang") == "sv"
+    await page.reload()
+    await page.wait_for_selector(".cb-user", state="attached")  # restored (the panel starts closed)
+    assert await page.locator(".cb-user").last.get_attribute("lang") == "sv"  # and so it is kept

@@ -38,6 +38,7 @@
     failures: 0,
     pending: [], // messages written while not connected: sent as soon as the session is back
     withAgent: sessionStorage.getItem("citybot.withAgent") === "1", // a person answers, not the bot
+    unanswered: [], // the citizen's messages since the last reply: their language is known only then
     typingTimer: null,
     lastTyping: 0,
   };
@@ -176,6 +177,7 @@
     }
     ui.log.appendChild(item);
     ui.log.scrollTop = ui.log.scrollHeight;
+    if (who === "user") state.unanswered.push(item); else state.unanswered = [];
     if (remember !== false) {
       var log = JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]");
       log.push({ who: who, text: text, lang: lang || state.lang, agent: agentName || null });
@@ -218,6 +220,7 @@
         localStorage.setItem(STORE_LANG, state.lang);
         relabel();
       }
+      if (reply.lang && pickLang(reply.lang)) retagUnanswered(reply.lang);
       if (reply.control === "agent_joined") setWithAgent(true);
       if (reply.control === "handoff_ended" || reply.control === "requeued") setWithAgent(false);
       var who = reply.sender === "agent" ? "agent" : "bot";
@@ -259,6 +262,19 @@
     state.socket.emit("user_uttered", { message: message, session_id: state.sessionId, customData: customData });
     if (!state.withAgent) showTyping("typing", 15000); // an agent's answer takes its own time
     return true;
+  }
+
+  // A message is shown at once in the widget's language; the bot's reply says which language the
+  // citizen actually wrote in (it follows what they write), so their messages get that lang.
+  function retagUnanswered(lang) {
+    var changed = state.unanswered.filter(function (item) { return item.getAttribute("lang") !== lang; });
+    if (!changed.length) return;
+    changed.forEach(function (item) { item.setAttribute("lang", lang); });
+    var log = JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]");
+    for (var i = log.length - 1, n = changed.length; i >= 0 && n > 0; i--) {
+      if (log[i].who === "user") { log[i].lang = lang; n--; }
+    }
+    sessionStorage.setItem(STORE_LOG, JSON.stringify(log));
   }
 
   function showTyping(key, forMs) {
