@@ -73,8 +73,8 @@ class Scheduler:
     async def run_due(self, now: float | None = None, limit: int = 50) -> int:
         """Take and run the jobs due by ``now``; returns how many ran."""
         moment = time.time() if now is None else now
-        await self._reap(keys=[DUE_KEY, LEASE_KEY], args=[f"{moment:.3f}"])
-        args = [f"{moment:.3f}", f"{moment + self._lease:.3f}", limit]
+        await self._reap(keys=[DUE_KEY, LEASE_KEY], args=[repr(moment)])  # exact: a job due "now" is due
+        args = [repr(moment), repr(moment + self._lease), limit]
         taken = await self._take(keys=[DUE_KEY, LEASE_KEY], args=args)
         for raw in taken:
             member = raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -184,6 +184,13 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
+async def reset_handoff(redis: Any) -> None:
+    """Tests share one Redis: start from no queues, no cases and no one online, so that a case
+    left by an earlier test (its agent gone) is not put back into a queue by a gateway's sweep."""
+    keys = [*await redis.keys("citybot:queue:*"), *await redis.keys("citybot:case:*")]
+    await redis.delete("citybot:agents:online", "citybot:handoff:assigned", *keys)
+
+
 @pytest.fixture
 async def citizens() -> AsyncIterator[Callable[[], Citizen]]:
     """Factory of web chat citizens (socket.io clients), disconnected after the test."""

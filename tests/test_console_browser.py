@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from bot.agents import Agents
 from bot.supervisor import Stack
+from tests.conftest import reset_handoff
 from tests.test_widget_browser import WCAG, open_widget, say
 
 pytestmark = pytest.mark.integration
@@ -29,8 +30,7 @@ async def agent(stack: Stack) -> AsyncIterator[str]:
     redis = Redis(host=stack.settings.redis.host, port=stack.settings.redis.port)
     username = f"browser{next(_names)}"
     await Agents(redis).create(username, f"Anna {username}", PASSWORD)
-    for key in await redis.keys("citybot:queue:*"):
-        await redis.delete(key)
+    await reset_handoff(redis)
     yield username
     await redis.close()
 

@@ -30,6 +30,7 @@ from channels.console import setup_console
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
 from tests.clients import Console
+from tests.conftest import reset_handoff
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
 
 pytestmark = pytest.mark.integration
@@ -84,10 +85,8 @@ async def consoles(gateway: str) -> AsyncIterator[Callable[..., Awaitable[Consol
 
 
 async def clear_queues(redis: Redis) -> None:
-    """Tests share one Redis: start each from empty queues and no one online."""
-    for key in await redis.keys("citybot:queue:*"):
-        await redis.delete(key)
-    await redis.delete("citybot:agents:online")
+    """Tests share one Redis: start each from empty queues, no cases and no one online."""
+    await reset_handoff(redis)
 
 
 async def test_swedish_round_trip_queue_claim_chat_end_rating(
