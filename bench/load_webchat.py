@@ -47,6 +47,19 @@ MESSAGES = [
 ]
 
 
+def bench_settings(data_dir: Path) -> Settings:
+    """The whole stack on free loopback ports, with the per-client message limit out of the way."""
+    return Settings(
+        data_dir=data_dir,
+        redis=RedisAddress("127.0.0.1", free_port(), embedded=True),
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        rasa_token="bench-token",
+        gateway_port=free_port(),
+        max_messages_per_minute=10_000,
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
@@ -145,15 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a reply and the next message")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            redis=RedisAddress("127.0.0.1", free_port(), embedded=True),
-            rasa_port=free_port(),
-            actions_port=free_port(),
-            rasa_token="bench-token",
-            gateway_port=free_port(),
-            max_messages_per_minute=10_000,
-        )
+        settings = bench_settings(Path(tmp))
         exit_on_sigterm()
         started = time.perf_counter()
         with Stack(settings, extra_env={"CITYBOT_MAX_MESSAGES_PER_MINUTE": "10000"}) as stack:

@@ -45,12 +45,12 @@ import socketio
 import yaml
 from redis.asyncio import Redis
 
-from bench.load_webchat import pause, pause_before_start, percentile
+from bench.load_webchat import bench_settings, pause, pause_before_start, percentile
 from bot.agents import Agents
 from bot.opening_hours import WEEKDAYS
 from bot.paths import knowledge_dir
-from bot.settings import RedisAddress, Settings
-from bot.supervisor import Stack, exit_on_sigterm, free_port
+from bot.settings import Settings
+from bot.supervisor import Stack, exit_on_sigterm
 
 logger = logging.getLogger(__name__)
 
@@ -391,15 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory() as tmp:
         handoff_file = open_handoff_file(Path(tmp))
-        settings = Settings(
-            data_dir=Path(tmp) / "data",
-            redis=RedisAddress("127.0.0.1", free_port(), embedded=True),
-            rasa_port=free_port(),
-            actions_port=free_port(),
-            rasa_token="bench-token",
-            gateway_port=free_port(),
-            max_messages_per_minute=10_000,
-        )
+        settings = bench_settings(Path(tmp) / "data")
         extra_env = {"CITYBOT_HANDOFF_FILE": str(handoff_file), "CITYBOT_MAX_MESSAGES_PER_MINUTE": "10000"}
         exit_on_sigterm()
         started = time.perf_counter()

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from bot.conversations import PREFIX, as_text
-from bot.errors import CitybotError
+from bot.errors import CodedError
 from bot.i18n import LANGUAGES
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
@@ -31,12 +31,8 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
-class AgentError(CitybotError):
+class AgentError(CodedError):
     """An agent account operation that cannot be done; ``code`` says which rule failed."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

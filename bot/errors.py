@@ -8,6 +8,14 @@ class CitybotError(Exception):
     """Root of every error raised by the ``bot`` package."""
 
 
+class CodedError(CitybotError):
+    """A refusal with a short machine-readable ``code`` (for clients, HTTP answers and logs)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class KnowledgeError(CitybotError):
     """A knowledge file is missing, malformed or lacks a language."""
 

@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 
 from bot import clock
 from bot.conversations import PREFIX, as_text
-from bot.errors import CitybotError, KnowledgeError
+from bot.errors import CodedError, KnowledgeError
 from bot.i18n import LANGUAGES
 from bot.knowledge import load_calendar, load_texts, read_yaml, trilingual
 from bot.labels import faq_topic
@@ -72,12 +72,8 @@ return 1
 """
 
 
-class HandoffError(CitybotError):
+class HandoffError(CodedError):
     """A handoff operation that cannot be done (unknown queue, conversation not held...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

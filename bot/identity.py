@@ -25,7 +25,7 @@ import jwt
 from redis.asyncio import Redis
 
 from bot.conversations import PREFIX
-from bot.errors import CitybotError
+from bot.errors import CodedError
 from bot.knowledge import read_yaml
 
 logger = logging.getLogger(__name__)
@@ -34,12 +34,8 @@ CITIZEN_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 ALGORITHMS = ("RS256", "ES256", "EdDSA", "HS256")
 
 
-class IdentityError(CitybotError):
+class IdentityError(CodedError):
     """An identity token or link code was refused; ``code`` says why (for logs and clients)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from redis.asyncio import Redis
 
 from bot.conversations import PREFIX, as_text
-from bot.errors import CitybotError
+from bot.errors import CodedError
 from bot.identity import CITIZEN_ID
 
 KINDS: dict[str, tuple[str, ...]] = {
@@ -69,13 +69,12 @@ return 0
 """
 
 
-class OfferError(CitybotError):
+class OfferError(CodedError):
     """A request about offers that is refused; ``status`` is the HTTP status to answer with."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(code, message)
         self.status = status
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from bot.conversations import PREFIX
 from bot.envelope import Button, Inbound, Outbound
-from bot.errors import CitybotError
+from bot.errors import CodedError
 from bot.i18n import normalise_language
 from bot.identity import IdentityError
 from bot.knowledge import load_texts
@@ -41,12 +41,8 @@ WEBCHAT_SIO = web.AppKey("webchat_sio", socketio.AsyncServer)
 OUTBOX_DAYS = 30
 
 
-class WebchatError(CitybotError):
+class WebchatError(CodedError):
     """A web chat client sent something we refuse; ``code`` is for the widget's own text."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
