@@ -182,9 +182,11 @@ class ConsoleConnection:
         texts = self.app[ROUTER].texts
         joined = texts.reply("agent_joined", case.language, control="agent_joined", agent=self.agent.name)
         await self._record(conversation, Entry("bot", joined.text, language=case.language))
-        await self._deliver(conversation, [joined])
         await self._send({"type": "claimed", "conversation": conversation, "case": case.public()})
         await self._open(conversation, "0")
+        # Only now tell the citizen: what they write next comes after the agent's snapshot, as an
+        # entry (told first, a quick answer could land in the snapshot or, worse, be expected twice).
+        await self._deliver(conversation, [joined])
 
     async def _do_open(self, conversation: str, data: dict[str, Any]) -> None:
         case = await self._mine(conversation)
