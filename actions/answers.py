@@ -14,10 +14,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.tracker_utils import language_of, latest_intent
-from bot.handoff import load_handoff_config
-from bot.i18n import pick
-from bot.knowledge import load_faq
-from bot.labels import faq_topic
+from bot.core.i18n import pick
+from bot.core.protocol import HandoffReason, HandoffRequest, to_custom
+from bot.knowledge.files import load_faq
+from bot.knowledge.handoff_config import load_handoff_config
+from bot.knowledge.labels import faq_topic
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ def utter_faq(dispatcher: CollectingDispatcher, topic: str, language: str) -> bo
     return True
 
 
-def request_handoff(dispatcher: CollectingDispatcher, reason: str) -> None:
-    """Ask the gateway to bring in a person (``requested``, ``not_understood`` or ``topic``)."""
-    dispatcher.utter_message(json_message={"handoff": {"reason": reason}})
+def request_handoff(dispatcher: CollectingDispatcher, reason: HandoffReason) -> None:
+    """Ask the gateway to bring in a person."""
+    dispatcher.utter_message(json_message=to_custom(HandoffRequest(reason)))
 
 
 class ActionAnswerFaq(Action):
@@ -54,7 +55,7 @@ class ActionAnswerFaq(Action):
         if not utter_faq(dispatcher, topic, language_of(tracker)):
             dispatcher.utter_message(response="utter_default")
         elif load_handoff_config().needs_person(intent):
-            request_handoff(dispatcher, "topic")
+            request_handoff(dispatcher, HandoffReason.TOPIC)
         return []
 
 
@@ -66,5 +67,5 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Send the handoff control item; the gateway says what happens next."""
-        request_handoff(dispatcher, "requested")
+        request_handoff(dispatcher, HandoffReason.REQUESTED)
         return []

@@ -14,9 +14,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import request_handoff, utter_faq
 from actions.tracker_utils import language_of
-from bot.i18n import pick
-from bot.knowledge import load_conversation_titles, load_faq
-from bot.labels import faq_topic
+from bot.core.i18n import pick
+from bot.core.protocol import HandoffReason
+from bot.knowledge.files import load_conversation_titles, load_faq
+from bot.knowledge.labels import faq_topic
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class ActionClarify(Action):
             utter_faq(dispatcher, "emergency", language)
             return []
         if float(tracker.get_slot("fallback_count") or 0) >= 2:
-            request_handoff(dispatcher, "not_understood")
+            request_handoff(dispatcher, HandoffReason.NOT_UNDERSTOOD)
             return []
         buttons = []
         for item in ranking:

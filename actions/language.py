@@ -11,9 +11,9 @@ from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.tracker_utils import entity_values, latest_intent
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from bot.knowledge import load_languages
-from bot.language import SOURCES, LanguageState, follow
+from bot.core.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from bot.knowledge.files import load_languages
+from bot.knowledge.language import SOURCES, LanguageState, follow
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 class ValidateSlotMappings(ValidationAction):
     """Runs after every user message (``action_validate_slot_mappings``) to update slots.
 
-    - ``language`` / ``language_source``: see ``bot.language`` for the order of evidence;
+    - ``language`` / ``language_source``: see ``bot.knowledge.language`` for the order of evidence;
     - ``fallback_count``: consecutive messages the bot did not understand.
 
     The domain is not sent to actions (``enable_selective_domain`` in endpoints.yml), so the

@@ -5,6 +5,7 @@ citizen said (a control item), and the gateway's ``OfferDesk`` answers with the 
 citizen's open offer, their consent and their linked chats, or with the anonymous texts.
 """
 
+import logging
 from typing import List
 
 from rasa_sdk import Action, Tracker
@@ -13,9 +14,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.tracker_utils import latest_intent
+from bot.core.protocol import DataRequest, DataRequestKind, OfferAnswer, OfferReply, to_custom
 
-ANSWERS = {"affirm": "accept", "deny": "decline", "request_change": "change"}
-REQUESTS = {"my_data": "show", "opt_out_offers": "opt_out", "opt_in_offers": "opt_in", "delete_my_data": "delete"}
+logger = logging.getLogger(__name__)
+ANSWERS = {"affirm": OfferAnswer.ACCEPT, "deny": OfferAnswer.DECLINE, "request_change": OfferAnswer.CHANGE}
+REQUESTS = {
+    "my_data": DataRequestKind.SHOW,
+    "opt_out_offers": DataRequestKind.OPT_OUT,
+    "opt_in_offers": DataRequestKind.OPT_IN,
+    "delete_my_data": DataRequestKind.DELETE,
+}
 
 
 class ActionOfferAnswer(Action):
@@ -26,8 +34,13 @@ class ActionOfferAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Send the answer to the gateway."""
-        answer = ANSWERS.get(latest_intent(tracker) or "", "accept")
-        dispatcher.utter_message(json_message={"offer": {"answer": answer}})
+        intent = latest_intent(tracker)
+        answer = ANSWERS.get(intent or "")
+        if answer is None:  # a rule that runs this action for another intent: never guess "accept"
+            logger.error("action_offer_answer ran for intent %s, which is no answer", intent)
+            dispatcher.utter_message(response="utter_default")
+            return []
+        dispatcher.utter_message(json_message=to_custom(OfferReply(answer)))
         return []
 
 
@@ -39,6 +52,11 @@ class ActionMyData(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Send the request to the gateway."""
-        request = REQUESTS.get(latest_intent(tracker) or "", "show")
-        dispatcher.utter_message(json_message={"mydata": {"request": request}})
+        intent = latest_intent(tracker)
+        request = REQUESTS.get(intent or "")
+        if request is None:
+            logger.error("action_my_data ran for intent %s, which is no data request", intent)
+            dispatcher.utter_message(response="utter_default")
+            return []
+        dispatcher.utter_message(json_message=to_custom(DataRequest(request)))
         return []

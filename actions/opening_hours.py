@@ -14,13 +14,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import utter_faq
 from actions.tracker_utils import entity_values, language_of
-from bot import clock
-from bot.holidays import holiday_on
-from bot.i18n import pick
-from bot.knowledge import HOLIDAY_DAY_PREFIX, Calendar, load_calendar
-from bot.opening_hours import WEEKDAYS, status_at
-from bot.service_points import load_service_points
-from bot.time_words import day_phrase, format_intervals, format_time
+from bot.core import clock
+from bot.core.i18n import pick
+from bot.knowledge.files import HOLIDAY_DAY_PREFIX, Calendar, load_calendar
+from bot.knowledge.holidays import holiday_on
+from bot.knowledge.opening_hours import WEEKDAYS, status_at
+from bot.knowledge.service_points import load_service_points
+from bot.knowledge.time_words import day_phrase, format_intervals, format_time
 
 logger = logging.getLogger(__name__)
 MAX_CHOICES = 8

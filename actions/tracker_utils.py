@@ -4,7 +4,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.i18n import DEFAULT_LANGUAGE, normalise_language
+from bot.core.i18n import DEFAULT_LANGUAGE, normalise_language
 
 
 def language_of(tracker: Tracker) -> str:

@@ -30,8 +30,8 @@ from typing import Any
 import aiohttp
 import socketio
 
-from bot.settings import RedisAddress, Settings
-from bot.supervisor import Stack, exit_on_sigterm, free_port
+from bot.cli.supervisor import Stack, exit_on_sigterm, free_port
+from bot.core.settings import RedisAddress, Settings
 
 MESSAGES = [
     "hei",

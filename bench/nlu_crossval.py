@@ -26,8 +26,8 @@ from typing import Any
 
 from bench.nlu_eval import best_label, load_cases
 from bench.nlu_metrics import Prediction, summarise
-from bot.labels import intent_to_label
-from bot.paths import CONFIG_FILE, NLU_DATA_DIRS, PROJECT_ROOT
+from bot.core.paths import CONFIG_FILE, NLU_DATA_DIRS, PROJECT_ROOT
+from bot.knowledge.labels import intent_to_label
 
 HELDOUT = sorted((PROJECT_ROOT / "tests" / "data").glob("heldout_*.yml"))
 

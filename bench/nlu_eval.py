@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 
 from bench.nlu_metrics import Prediction, summarise
-from bot.i18n import LANGUAGES
-from bot.labels import intent_to_label, load_labels
+from bot.core.i18n import LANGUAGES
+from bot.knowledge.labels import intent_to_label, load_labels
 
 EXIT_MODEL_MISSING = 2
 EXIT_BAD_CASES = 3
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     except CasesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CASES
-    from bot.errors import ModelMissingError
-    from bot.training import require_model
+    from bot.cli.training import require_model
+    from bot.core.errors import ModelMissingError
 
     try:
         model = args.model or require_model()

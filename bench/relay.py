@@ -46,11 +46,11 @@ import yaml
 from redis.asyncio import Redis
 
 from bench.load_webchat import bench_settings, pause, pause_before_start, percentile
-from bot.agents import Agents
-from bot.opening_hours import WEEKDAYS
-from bot.paths import knowledge_dir
-from bot.settings import Settings
-from bot.supervisor import Stack, exit_on_sigterm
+from bot.cli.supervisor import Stack, exit_on_sigterm
+from bot.core.paths import knowledge_dir
+from bot.core.settings import Settings
+from bot.handoff.agents import Agents
+from bot.knowledge.opening_hours import WEEKDAYS
 
 logger = logging.getLogger(__name__)
 

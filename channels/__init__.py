@@ -1,1 +1,1 @@
-"""Channels: each package translates one protocol to the common envelope (``bot.envelope``)."""
+"""Channels: each package translates one protocol to the common envelope (``bot.core.envelope``)."""

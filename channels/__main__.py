@@ -4,8 +4,8 @@ import logging
 
 from aiohttp import web
 
-from bot.gateway import create_app
-from bot.settings import load_settings
+from bot.core.settings import load_settings
+from bot.gateway.app import create_app
 from channels.backoffice import setup_backoffice
 from channels.console import setup_console
 from channels.telegram import setup_telegram

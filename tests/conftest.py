@@ -16,12 +16,12 @@ import yaml
 from playwright.async_api import Browser, async_playwright
 from rasa_sdk import Tracker
 
-from bot.callbacks import add_system
-from bot.opening_hours import WEEKDAYS
-from bot.paths import knowledge_dir
-from bot.settings import RedisAddress, Settings
-from bot.supervisor import Stack, free_port
-from bot.training import require_model
+from bot.cli.supervisor import Stack, free_port
+from bot.cli.training import require_model
+from bot.core.paths import knowledge_dir
+from bot.core.settings import RedisAddress, Settings
+from bot.knowledge.opening_hours import WEEKDAYS
+from bot.systems.callbacks import add_system
 from tests.clients import Citizen
 
 # The action server of the test stack runs at this fixed local time: Sunday 20 December 2026,
@@ -211,6 +211,6 @@ def domain_dict() -> dict[str, Any]:
     """domain.yml as a dict, as the action server receives it."""
     import yaml
 
-    from bot.paths import DOMAIN_FILE
+    from bot.core.paths import DOMAIN_FILE
 
     return dict(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8")))

@@ -12,9 +12,9 @@ from actions.answers import ActionAnswerFaq, ActionRequestHuman
 from actions.fallback import ActionClarify
 from actions.language import ActionChangeLanguage, ValidateSlotMappings
 from actions.opening_hours import ActionOpeningHours
-from bot.handoff import load_handoff_config
-from bot.knowledge import load_faq
-from bot.opening_hours import CITY_TZ
+from bot.knowledge.files import load_faq
+from bot.knowledge.handoff_config import load_handoff_config
+from bot.knowledge.opening_hours import CITY_TZ
 
 TrackerFactory = Callable[..., Tracker]
 
@@ -270,9 +270,9 @@ async def test_odd_slot_values_are_corrected(tracker: TrackerFactory) -> None:
 def test_interval_ending_at_midnight_is_written_24() -> None:
     from datetime import date
 
-    from bot.knowledge import load_calendar
-    from bot.opening_hours import DayHours, Interval
-    from bot.time_words import format_intervals
+    from bot.knowledge.files import load_calendar
+    from bot.knowledge.opening_hours import DayHours, Interval
+    from bot.knowledge.time_words import format_intervals
 
     day = DayHours(date(2026, 11, 25), (Interval.parse("08:00-24:00"),))
     assert format_intervals(day, "fi", load_calendar()) == "8.00–24.00"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.paths import PROJECT_ROOT
-from bot.supervisor import free_port
+from bot.cli.supervisor import free_port
+from bot.core.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from redis.asyncio import Redis
 
-from bot.agents import Agents
-from bot.supervisor import Stack
+from bot.cli.supervisor import Stack
+from bot.handoff.agents import Agents
 from tests.conftest import reset_handoff
 from tests.test_widget_browser import WCAG, open_widget, say
 

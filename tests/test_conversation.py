@@ -8,8 +8,8 @@ from typing import Any, Callable
 import pytest
 import redis
 
-from bot.knowledge import load_faq
-from bot.supervisor import Stack
+from bot.cli.supervisor import Stack
+from bot.knowledge.files import load_faq
 from tests.conftest import RestChat
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from bot.i18n import LANGUAGES
-from bot.labels import all_intents, intent_to_label, label_to_intent, load_labels
-from bot.paths import CONFIG_FILE, DIALOGUE_DIR, DOMAIN_FILE, NLU_DATA_DIRS, PROJECT_ROOT
-from bot.training import fingerprint, training_inputs
+from bot.cli.training import fingerprint, training_inputs
+from bot.core.i18n import LANGUAGES
+from bot.core.paths import CONFIG_FILE, DIALOGUE_DIR, DOMAIN_FILE, NLU_DATA_DIRS, PROJECT_ROOT
+from bot.knowledge.labels import all_intents, intent_to_label, label_to_intent, load_labels
 
 MIN_EXAMPLES = 25
 
@@ -106,7 +106,7 @@ def test_fingerprint_covers_training_inputs() -> None:
         "bot/dialogue/rules.yml",
         "nlu/fi/conversation.yml",
         "nlu/components/linear_intent_classifier.py",
-        "bot/text.py",
+        "bot/core/text.py",
     } <= inputs
     assert fingerprint() == fingerprint()
     assert len(fingerprint()) == 16

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.entities import KnowledgeEntities
-from bot.matching import StemMatcher
+from bot.knowledge.entities import KnowledgeEntities
+from bot.knowledge.matching import StemMatcher
 
 
 @pytest.fixture(scope="module")

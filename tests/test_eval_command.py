@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.paths import PROJECT_ROOT
+from bot.core.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.model
 

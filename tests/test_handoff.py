@@ -20,12 +20,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from bot.agents import Agents
-from bot.gateway import create_app
-from bot.handoff import Handoff, load_handoff_config
-from bot.paths import PROJECT_ROOT
-from bot.router import CANCEL_PAYLOAD
-from bot.supervisor import Stack, free_port
+from bot.cli.supervisor import Stack, free_port
+from bot.core.paths import PROJECT_ROOT
+from bot.gateway.app import create_app
+from bot.gateway.router import CANCEL_PAYLOAD
+from bot.handoff.agents import Agents
+from bot.handoff.cases import Handoff, load_handoff_config
 from channels.console import setup_console
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.identity import IdentityError, IdentityKey, TokenVerifier, ensure_development_key, load_identity_keys
+from bot.privacy.identity import IdentityError, IdentityKey, TokenVerifier, ensure_development_key, load_identity_keys
 
 
 def rsa_pair() -> tuple[str, str]:

@@ -6,12 +6,12 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.errors import KnowledgeError
-from bot.i18n import LANGUAGES
-from bot.knowledge import load_calendar, load_conversation_titles, load_faq, load_languages, trilingual
-from bot.labels import faq_topics, load_labels
-from bot.paths import DOMAIN_FILE
-from bot.service_points import ServicePoints, load_service_points
+from bot.core.errors import KnowledgeError
+from bot.core.i18n import LANGUAGES
+from bot.core.paths import DOMAIN_FILE
+from bot.knowledge.files import load_calendar, load_conversation_titles, load_faq, load_languages, trilingual
+from bot.knowledge.labels import faq_topics, load_labels
+from bot.knowledge.service_points import ServicePoints, load_service_points
 
 
 def test_every_faq_topic_has_a_complete_knowledge_file() -> None:
@@ -139,8 +139,8 @@ def test_service_point_errors_name_the_problem(overrides: dict[str, Any], messag
 def test_handoff_configuration_is_complete_and_its_texts_use_the_same_placeholders() -> None:
     import string
 
-    from bot.handoff import load_handoff_config
-    from bot.paths import knowledge_dir
+    from bot.core.paths import knowledge_dir
+    from bot.knowledge.handoff_config import load_handoff_config
 
     config = load_handoff_config(knowledge_dir() / "handoff.yml")  # the shipped file, not the test copy
     assert set(config.queues) >= set(LANGUAGES)
@@ -154,8 +154,8 @@ def test_handoff_configuration_is_complete_and_its_texts_use_the_same_placeholde
 
 
 def test_handoff_configuration_errors_name_the_problem(tmp_path: Any) -> None:
-    from bot.handoff import load_handoff_config
-    from bot.paths import knowledge_dir
+    from bot.core.paths import knowledge_dir
+    from bot.knowledge.handoff_config import load_handoff_config
 
     data = yaml.safe_load((knowledge_dir() / "handoff.yml").read_text(encoding="utf-8"))
     del data["queues"]["sv"]

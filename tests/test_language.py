@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.i18n import normalise_language
-from bot.language import LanguageState, detect, follow
+from bot.core.i18n import normalise_language
+from bot.knowledge.language import LanguageState, detect, follow
 
 
 def run(messages: list[str], start: LanguageState | None = None, **kwargs: str) -> LanguageState:

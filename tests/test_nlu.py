@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from bench.nlu_eval import best_label, load_cases
-from bot.i18n import LANGUAGES
-from bot.labels import load_labels
+from bot.core.i18n import LANGUAGES
+from bot.knowledge.labels import load_labels
 
 pytestmark = pytest.mark.model
 HELDOUT = sorted(Path(__file__).parent.glob("data/heldout_*.yml"))

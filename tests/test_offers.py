@@ -26,11 +26,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from bot.gateway import create_app
-from bot.identity import development_token
-from bot.offer_texts import load_offer_texts
-from bot.settings import Settings
-from bot.supervisor import Stack
+from bot.cli.supervisor import Stack
+from bot.core.settings import Settings
+from bot.gateway.app import create_app
+from bot.offers.texts import load_offer_texts
+from bot.privacy.identity import development_token
 from channels.backoffice import setup_backoffice
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
@@ -227,7 +227,7 @@ async def test_offer_accepted_in_web_chat(city: City, citizens: Any, kind: str, 
 
 
 def _shown(kind: str, language: str) -> dict[str, str]:
-    from bot.offer_texts import format_date
+    from bot.offers.texts import format_date
 
     values = dict(DETAILS[kind])
     for key in ("start_date", "appointment_time"):

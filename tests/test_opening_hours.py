@@ -4,9 +4,9 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.holidays import easter_sunday, holiday_on, holidays_in_year
-from bot.opening_hours import CITY_TZ, Interval, status_at
-from bot.service_points import load_service_points
+from bot.knowledge.holidays import easter_sunday, holiday_on, holidays_in_year
+from bot.knowledge.opening_hours import CITY_TZ, Interval, status_at
+from bot.knowledge.service_points import load_service_points
 
 
 def at(text: str) -> datetime:

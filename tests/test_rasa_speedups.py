@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-from bot import rasa_speedups
+from bot.rasa_plugins import speedups as rasa_speedups
 
 GOOD: list[dict[str, Any]] = [
     {"events": [], "responses": []},

@@ -11,8 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
 
-from bot.gateway import create_app
-from bot.supervisor import Stack
+from bot.cli.supervisor import Stack
+from bot.gateway.app import create_app
 from channels.webchat import setup_webchat
 
 pytestmark = pytest.mark.integration

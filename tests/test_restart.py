@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowledge import load_faq
-from bot.supervisor import Stack
+from bot.cli.supervisor import Stack
+from bot.knowledge.files import load_faq
 from tests.clients import Citizen
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.scheduler import DUE_KEY, LEASE_KEY, Scheduler
-from bot.supervisor import Stack
+from bot.cli.supervisor import Stack
+from bot.store.scheduler import DUE_KEY, LEASE_KEY, Scheduler
 
 pytestmark = pytest.mark.integration
 

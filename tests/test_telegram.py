@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.gateway import create_app
-from bot.knowledge import load_faq
-from bot.supervisor import Stack
+from bot.cli.supervisor import Stack
+from bot.gateway.app import create_app
+from bot.knowledge.files import load_faq
 from channels.telegram import setup_telegram
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
 

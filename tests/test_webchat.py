@@ -11,9 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.gateway import create_app
-from bot.settings import RedisAddress
-from bot.supervisor import Stack, free_port
+from bot.cli.supervisor import Stack, free_port
+from bot.core.settings import RedisAddress
+from bot.gateway.app import create_app
 from channels.webchat import setup_webchat
 from tests.clients import Citizen
 
@@ -184,8 +184,8 @@ def test_app_factory_connects_nothing_at_creation(stack: Stack) -> None:
 async def test_bot_timeout_is_reported_not_raised(aiohttp_server: ServerFactory) -> None:
     import aiohttp
 
-    from bot.envelope import Inbound
-    from bot.rasa_client import BotUnavailableError, RasaClient
+    from bot.conversation.rasa_client import BotUnavailableError, RasaClient
+    from bot.core.envelope import Inbound
 
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(2)

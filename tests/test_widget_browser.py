@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
-from bot.supervisor import Stack
+from bot.cli.supervisor import Stack
 from channels.webchat.server import _static_routes
 
 pytestmark = pytest.mark.integration

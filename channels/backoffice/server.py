@@ -15,11 +15,11 @@ from typing import Any, Awaitable, Callable
 import yaml
 from aiohttp import web
 
-from bot.callbacks import System
-from bot.consent import PURPOSES, ConsentError
-from bot.identity import CITIZEN_ID, IdentityError
-from bot.offers import OFFER_ID, OfferError, parse_offer
-from bot.typedefs import DESK, SETTINGS, SYSTEMS
+from bot.gateway.typedefs import CONSENTS, MYDATA, OFFERS, RIGHTS, SETTINGS, SYSTEMS
+from bot.offers.store import OFFER_ID, OfferError, parse_offer
+from bot.privacy.consent import PURPOSES, ConsentError
+from bot.privacy.identity import CITIZEN_ID, IdentityError
+from bot.systems.callbacks import System
 
 logger = logging.getLogger(__name__)
 OPENAPI_FILE = Path(__file__).parent / "openapi.yml"
@@ -65,24 +65,25 @@ def _citizen(request: web.Request) -> str:
 async def create_offer(request: web.Request, system: System) -> web.Response:
     """POST /api/v1/offers: 201 created, 200 the same offer again, 409 the id with other content."""
     offer = parse_offer(await _json(request), system.name)
-    stored, created = await request.app[DESK].create(offer)
-    history = await request.app[DESK].offers.history(stored.offer_id)
+    stored, created = await request.app[OFFERS].create(offer)
+    found = await request.app[OFFERS].get(stored.offer_id, system.name)
+    history = found[1] if found else []
     return web.json_response({**stored.public(), "history": history}, status=201 if created else 200)
 
 
 async def get_offer(request: web.Request, system: System) -> web.Response:
     """GET /api/v1/offers/{offer_id}: the offer's status and history (the creating system only)."""
     offer_id = request.match_info["offer_id"]
-    offer = await request.app[DESK].offers.get(offer_id) if OFFER_ID.match(offer_id) else None
-    if offer is None or offer.system != system.name:
+    found = await request.app[OFFERS].get(offer_id, system.name) if OFFER_ID.match(offer_id) else None
+    if found is None:
         return error(404, "not_found", "no such offer")
-    history = await request.app[DESK].offers.history(offer_id)
+    offer, history = found
     return web.json_response({**offer.public(), "history": history})
 
 
 async def citizen_offers(request: web.Request, system: System) -> web.Response:
     """GET /api/v1/citizens/{citizen_id}/offers."""
-    offers = await request.app[DESK].offers.of_citizen(_citizen(request))
+    offers = await request.app[OFFERS].of_citizen(_citizen(request))
     return web.json_response({"offers": [o.public() for o in offers]})
 
 
@@ -90,21 +91,21 @@ async def export_citizen(request: web.Request, system: System) -> web.Response:
     """GET /api/v1/citizens/{citizen_id}/export: everything held (GDPR art. 15)."""
     citizen = _citizen(request)
     logger.info("export of a citizen's data requested by %s", system.name)
-    return web.json_response(await request.app[DESK].export(citizen))
+    return web.json_response(await request.app[RIGHTS].export(citizen))
 
 
 async def erase_citizen(request: web.Request, system: System) -> web.Response:
     """DELETE /api/v1/citizens/{citizen_id}: erase (GDPR art. 17), keeping the city's records."""
     citizen = _citizen(request)
     logger.info("erasure of a citizen's data requested by %s", system.name)
-    return web.json_response(await request.app[DESK].erase(citizen))
+    return web.json_response(await request.app[RIGHTS].erase(citizen))
 
 
 async def link_code(request: web.Request, system: System) -> web.Response:
     """POST /api/v1/citizens/{citizen_id}/link-code: a one-time code for Telegram's /start."""
     citizen = _citizen(request)
     try:
-        code = await request.app[DESK].links.issue_code(citizen)
+        code = await request.app[MYDATA].issue_link_code(citizen)
     except IdentityError as exc:
         return error(400, exc.code, str(exc))
     body: dict[str, Any] = {"code": code, "expires_in": 600, "start_command": f"/start {code}"}
@@ -123,10 +124,10 @@ async def set_consent(request: web.Request, system: System) -> web.Response:
     if not isinstance(body, dict) or not isinstance(body.get("granted"), bool):
         return error(400, "bad_body", 'send {"granted": true} or {"granted": false}')
     try:
-        changed = await request.app[DESK].consents.set(citizen, purpose, body["granted"], "backoffice")
+        changed = await request.app[CONSENTS].set(citizen, purpose, body["granted"], "backoffice")
     except ConsentError as exc:
         return error(400, "bad_consent", str(exc))
-    state = await request.app[DESK].consents.current(citizen, purpose)
+    state = await request.app[CONSENTS].current(citizen, purpose)
     assert state is not None
     return web.json_response(
         {"purpose": purpose, "granted": state.granted, "changed": changed, "channel": state.channel}

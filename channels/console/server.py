@@ -7,7 +7,7 @@ last id it has sent, so nothing is lost or repeated, also when the browser recon
 which id it saw last. Several gateway processes can serve consoles and citizens at once: all
 state and delivery goes through Redis.
 
-Security: argon2id passwords and attempt limits (``bot.agents``); a random session token in an
+Security: argon2id passwords and attempt limits (``bot.handoff.agents``); a random session token in an
 HttpOnly, SameSite=Strict cookie; a CSRF token (per session) on every POST and in the socket's
 first message; the socket's Origin must be this host; a Content-Security-Policy without inline
 scripts; citizens' messages are only ever put in the page as text.
@@ -27,18 +27,17 @@ from urllib.parse import urlparse
 from aiohttp import WSMsgType, web
 from redis.exceptions import RedisError
 
-from bot.agents import Agent, AgentError, Session
-from bot.conversations import as_text
-from bot.delivery import DeliveryError
-from bot.envelope import Outbound
-from bot.errors import KnowledgeError
-from bot.gateway import shut
-from bot.handoff import EVENTS_KEY, TYPING_CHANNEL, Case, HandoffError
-from bot.i18n import LANGUAGES, pick
-from bot.knowledge import load_texts
-from bot.paths import knowledge_dir
-from bot.transcript import Entry, decode_entry, log_key
-from bot.typedefs import AGENTS, DELIVERY, HANDOFF, REDIS, ROUTER, SETTINGS, TRANSCRIPTS
+from bot.conversation.delivery import DeliveryError
+from bot.conversation.transcripts import Transcripts, decode_entry
+from bot.core.envelope import Outbound
+from bot.core.errors import KnowledgeError
+from bot.core.i18n import LANGUAGES, pick
+from bot.core.paths import knowledge_dir
+from bot.core.shutdown import shut
+from bot.gateway.typedefs import AGENTS, HANDOFF, REDIS, SETTINGS
+from bot.handoff.agents import Agent, AgentError, Session
+from bot.handoff.cases import CaseMode, HandoffError
+from bot.knowledge.files import load_texts
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -78,9 +77,8 @@ class ConsoleConnection:
 
     async def run(self) -> None:
         """Serve the connection until the browser goes."""
-        handoff = self.app[HANDOFF]
-        self._events_cursor = await self._latest_event_id()
-        await handoff.heartbeat(self.agent.username)
+        self._events_cursor = await self.app[HANDOFF].handoff.latest_event_id()
+        await self.app[AGENTS].heartbeat(self.agent.username)
         await self._send_ready()
         pump = asyncio.create_task(self._pump())
         try:
@@ -92,33 +90,29 @@ class ConsoleConnection:
             pump.cancel()
             await shut(pump, "console stream reader")
 
-    async def _latest_event_id(self) -> str:
-        last = await self.app[REDIS].xrevrange(EVENTS_KEY, count=1)
-        return as_text(last[0][0]) if last else "0"
-
     async def _pump(self) -> None:
         """Follow the handoff events and this agent's transcripts; keep the agent online."""
-        redis, handoff = self.app[REDIS], self.app[HANDOFF]
+        redis, handoff = self.app[REDIS], self.app[HANDOFF].handoff
+        events = handoff.events_stream
         while not self.ws.closed:
             try:
-                streams = {EVENTS_KEY: self._events_cursor}
-                streams.update({log_key(c): cursor for c, cursor in self.cursors.items()})
+                streams = {events: self._events_cursor}
+                streams.update({Transcripts.stream_of(c): cursor for c, cursor in self.cursors.items()})
                 result = await redis.xread(streams, block=BLOCK_MS, count=200)
-                for stream, entries in result or []:
-                    name = as_text(stream)
-                    if name == EVENTS_KEY:
-                        self._events_cursor = as_text(entries[-1][0])
-                        await self._on_events([{as_text(k): as_text(v) for k, v in f.items()} for _, f in entries])
+                for name, entries in result or []:
+                    if name == events:
+                        self._events_cursor = entries[-1][0]
+                        await self._on_events([fields for _, fields in entries])
                         continue
-                    conversation = name[len(log_key("")) :]
-                    if conversation not in self.cursors:
+                    conversation = Transcripts.conversation_of(name)
+                    if conversation is None or conversation not in self.cursors:
                         continue
                     for entry_id, fields in entries:
-                        self.cursors[conversation] = as_text(entry_id)
+                        self.cursors[conversation] = entry_id
                         await self._send(
                             {"type": "entry", "conversation": conversation, "entry": decode_entry(entry_id, fields)}
                         )
-                await handoff.heartbeat(self.agent.username)
+                await self.app[AGENTS].heartbeat(self.agent.username)
                 if self._queue_dirty or time.monotonic() - self._last_queue > QUEUE_REFRESH_SECONDS:
                     await self._send_queue()
             except (RedisError, OSError) as error:
@@ -129,7 +123,7 @@ class ConsoleConnection:
 
     async def _on_events(self, events: list[dict[str, str]]) -> None:
         self._queue_dirty = True
-        handoff = self.app[HANDOFF]
+        handoff = self.app[HANDOFF].handoff
         for event in events:
             conversation = event.get("conversation", "")
             mine = conversation in self.cursors
@@ -139,11 +133,11 @@ class ConsoleConnection:
                 and event.get("type") in ("claimed", "transferred")
             ):
                 case = await handoff.case(conversation)
-                if case.mode == "agent" and case.agent == self.agent.username:
+                if case.mode is CaseMode.AGENT and case.agent == self.agent.username:
                     await self._open(conversation, "0", claimed=True)
             elif mine:
                 case = await handoff.case(conversation)
-                if case.mode != "agent" or case.agent != self.agent.username:
+                if case.mode is not CaseMode.AGENT or case.agent != self.agent.username:
                     self.cursors.pop(conversation, None)
                     why = {"ended": "ended", "requeued": "requeued", "cancelled": "ended"}.get(event.get("type", ""))
                     await self._send({"type": "released", "conversation": conversation, "why": why or "transferred"})
@@ -177,11 +171,7 @@ class ConsoleConnection:
         await self._send_ready()  # a repeated hello (after a reconnect) gets the state again
 
     async def _do_claim(self, conversation: str, data: dict[str, Any]) -> None:
-        handoff = self.app[HANDOFF]
-        case = await handoff.claim(conversation, self.agent.username)
-        texts = self.app[ROUTER].texts
-        joined = texts.reply("agent_joined", case.language, control="agent_joined", agent=self.agent.name)
-        await self._record(conversation, Entry("bot", joined.text, language=case.language))
+        case, joined = await self.app[HANDOFF].claim(conversation, self.agent)
         await self._send({"type": "claimed", "conversation": conversation, "case": case.public()})
         await self._open(conversation, "0")
         # Only now tell the citizen: what they write next comes after the agent's snapshot, as an
@@ -189,72 +179,55 @@ class ConsoleConnection:
         await self._deliver(conversation, [joined])
 
     async def _do_open(self, conversation: str, data: dict[str, Any]) -> None:
-        case = await self._mine(conversation)
         after = data.get("after") if isinstance(data.get("after"), str) else "0"
-        await self._open(case.conversation, after or "0")
+        await self._open(conversation, after or "0")
 
     async def _do_send(self, conversation: str, data: dict[str, Any]) -> None:
-        case = await self._mine(conversation)
+        await self.app[HANDOFF].handoff.held(conversation, self.agent.username)
         text = await self._text(data, conversation)
         if text is None:
             return
-        await self._record(conversation, Entry("agent", text, language=case.language, agent=self.agent.name))
-        reply = Outbound(text=text, language=case.language or None, sender="agent", agent_name=self.agent.name)
-        await self._deliver(conversation, [reply])
+        try:
+            await self.app[HANDOFF].reply(conversation, self.agent, text)
+        except DeliveryError as error:
+            await self._undeliverable(conversation, error)
 
     async def _do_note(self, conversation: str, data: dict[str, Any]) -> None:
-        await self._mine(conversation)
+        await self.app[HANDOFF].handoff.held(conversation, self.agent.username)
         text = await self._text(data, conversation)
         if text is not None:
-            await self._record(conversation, Entry("note", text, agent=self.agent.name))
+            await self.app[HANDOFF].note(conversation, self.agent, text)
 
     async def _do_typing(self, conversation: str, data: dict[str, Any]) -> None:
-        await self._mine(conversation)
         now = time.monotonic()
         if now - self._last_typing.get(conversation, 0.0) >= TYPING_EVERY_SECONDS:
             self._last_typing[conversation] = now
             with contextlib.suppress(DeliveryError):
-                await self.app[DELIVERY].typing(conversation)
+                await self.app[HANDOFF].agent_typing(conversation, self.agent)
 
     async def _do_transfer(self, conversation: str, data: dict[str, Any]) -> None:
-        case = await self._mine(conversation)
         queue, to_agent = data.get("queue"), data.get("agent")
-        handoff, texts = self.app[HANDOFF], self.app[ROUTER].texts
-        if isinstance(to_agent, str) and to_agent:
-            await handoff.transfer(conversation, self.agent.username, to_agent=to_agent)
-            colleague = await self.app[AGENTS].get(to_agent)
-            name = colleague.name if colleague else to_agent
-            notice = texts.reply("agent_joined", case.language, control="agent_joined", agent=name)
-        elif isinstance(queue, str) and queue:
-            await handoff.transfer(conversation, self.agent.username, queue=queue)
-            notice = texts.reply("transferred", case.language, control="requeued")
-        else:
-            raise HandoffError("malformed", "transfer needs a queue or an agent")
+        try:
+            await self.app[HANDOFF].transfer(
+                conversation,
+                self.agent,
+                queue=queue if isinstance(queue, str) else "",
+                to_agent=to_agent if isinstance(to_agent, str) else "",
+            )
+        except DeliveryError as error:
+            await self._undeliverable(conversation, error)
         self.cursors.pop(conversation, None)
-        await self._record(conversation, Entry("bot", notice.text, language=case.language))
-        await self._deliver(conversation, [notice])
         await self._send({"type": "released", "conversation": conversation, "why": "transferred"})
 
     async def _do_end(self, conversation: str, data: dict[str, Any]) -> None:
-        case = await self._mine(conversation)
-        await self.app[HANDOFF].end(conversation, self.agent.username)
+        try:
+            await self.app[HANDOFF].end(conversation, self.agent)
+        except DeliveryError as error:
+            await self._undeliverable(conversation, error)
         self.cursors.pop(conversation, None)
-        texts = self.app[ROUTER].texts
-        replies = [
-            texts.reply("ended", case.language, control="handoff_ended"),
-            texts.reply("rating_question", case.language, texts.rating_buttons()),
-        ]
-        await self._record(conversation, *[Entry("bot", r.text, language=case.language) for r in replies])
-        await self._deliver(conversation, replies)
         await self._send({"type": "released", "conversation": conversation, "why": "ended"})
 
     # -- helpers -----------------------------------------------------------------------------------------
-
-    async def _mine(self, conversation: str) -> Case:
-        case = await self.app[HANDOFF].case(conversation)
-        if case.mode != "agent" or case.agent != self.agent.username:
-            raise HandoffError("not_yours", "you do not hold this conversation")
-        return case
 
     async def _text(self, data: dict[str, Any], conversation: str) -> str | None:
         text = data.get("text")
@@ -267,8 +240,7 @@ class ConsoleConnection:
         return text.strip()
 
     async def _open(self, conversation: str, after: str, claimed: bool = False) -> None:
-        case = await self.app[HANDOFF].case(conversation)
-        entries = await self.app[TRANSCRIPTS].read(conversation, after)
+        case, entries = await self.app[HANDOFF].transcript(conversation, self.agent, after)
         self.cursors[conversation] = entries[-1]["id"] if entries else (after if after != "0" else "0-0")
         await self._send(
             {"type": "transcript", "conversation": conversation, "case": case.public(), "entries": entries}
@@ -276,18 +248,18 @@ class ConsoleConnection:
         if claimed:
             self._queue_dirty = True
 
-    async def _record(self, conversation: str, *entries: Entry) -> None:
-        await self.app[TRANSCRIPTS].append(conversation, entries)
-
     async def _deliver(self, conversation: str, replies: list[Outbound]) -> None:
         try:
-            await self.app[DELIVERY].send(conversation, replies)
+            await self.app[HANDOFF].announce(conversation, replies)
         except DeliveryError as error:
-            logger.warning("console reply not delivered: %s", error)
-            await self._error("undeliverable", "the citizen's channel is not available in this gateway", conversation)
+            await self._undeliverable(conversation, error)
+
+    async def _undeliverable(self, conversation: str, error: DeliveryError) -> None:
+        logger.warning("console reply not delivered: %s", error)
+        await self._error("undeliverable", "the citizen's channel is not available in this gateway", conversation)
 
     async def _send_ready(self) -> None:
-        config = self.app[HANDOFF].config
+        config = self.app[HANDOFF].handoff.config
         agents = await self.app[AGENTS].all()
         await self._send(
             {
@@ -302,7 +274,7 @@ class ConsoleConnection:
         self._queue_dirty = True
 
     async def _send_queue(self) -> None:
-        handoff = self.app[HANDOFF]
+        handoff = self.app[HANDOFF].handoff
         mine = [case.public() for case in await handoff.held_by(self.agent.username)]
         await self._send({"type": "queue", "waiting": await handoff.waiting(), "mine": mine})
         self._queue_dirty = False
@@ -428,7 +400,7 @@ def setup_console(app: web.Application) -> None:
     async def signout(request: web.Request) -> web.Response:
         session, agent = await _signed_in(request, csrf=True)
         await request.app[AGENTS].sign_out(session)
-        await request.app[HANDOFF].offline(agent.username)
+        await request.app[AGENTS].offline(agent.username)
         response = web.Response(status=204)
         response.del_cookie(COOKIE, path="/console")
         return response
@@ -471,12 +443,12 @@ def setup_console(app: web.Application) -> None:
             while True:
                 pubsub = app[REDIS].pubsub()
                 try:
-                    await pubsub.subscribe(TYPING_CHANNEL)
+                    await pubsub.subscribe(app[HANDOFF].handoff.typing_channel)
                     while True:
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if message is None:
                             continue
-                        conversation = as_text(message["data"])
+                        conversation = str(message["data"])
                         for connection in app[CONNECTIONS].copy():
                             await connection.citizen_typing(conversation)
                 except (RedisError, OSError) as error:

@@ -27,17 +27,18 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.conversations import PREFIX, Conversations
-from bot.envelope import Inbound, Outbound
-from bot.gateway import shut
-from bot.i18n import normalise_language, pick
-from bot.identity import IdentityError
-from bot.knowledge import load_texts
-from bot.offer_desk import OfferDesk
-from bot.rasa_client import BotUnavailableError
-from bot.router import Router
-from bot.settings import Settings
-from bot.typedefs import DELIVERY, DESK, REDIS, ROUTER, SETTINGS
+from bot.conversation.rasa_client import BotUnavailableError
+from bot.conversation.records import Conversations
+from bot.core.envelope import Inbound, Outbound
+from bot.core.i18n import normalise_language, pick
+from bot.core.settings import Settings
+from bot.core.shutdown import shut
+from bot.gateway.router import Router
+from bot.gateway.typedefs import CONVERSATIONS, DELIVERY, MYDATA, REDIS, ROUTER, SETTINGS
+from bot.knowledge.files import load_texts
+from bot.mydata.in_chat import MyData
+from bot.privacy.identity import IdentityError
+from bot.store import keys
 
 logger = logging.getLogger(__name__)
 STRINGS_FILE = Path(__file__).parent / "strings.yml"
@@ -64,16 +65,17 @@ class TelegramChannel:
         self,
         application: Application,
         router: Router,
+        conversations: Conversations,
+        mydata: MyData,
         redis: Redis,
         settings: Settings,
-        desk: OfferDesk | None = None,
     ) -> None:
         self.application = application
-        self._desk = desk
         self._router = router
-        self._redis = redis
+        self._conversations = conversations
+        self._mydata = mydata
+        self._redis = redis  # the button payloads (``tgbutton:``), which this channel owns
         self._settings = settings
-        self._conversations = Conversations(redis)
         self._strings = channel_strings()
         application.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._on_command))
         application.add_handler(CallbackQueryHandler(self._on_button))
@@ -110,31 +112,28 @@ class TelegramChannel:
         chat, user = update.effective_chat, update.effective_user
         assert chat is not None
         language = normalise_language(user.language_code if user else None) or "fi"
-        if self._desk is None:
-            return
         conversation = f"telegram:{chat.id}"
         if not await self._conversations.first_delivery(conversation, str(update.update_id)):
             return
         try:
-            citizen = await self._desk.links.redeem(code)
+            await self._mydata.link_by_code(conversation, code, "telegram link code")
         except IdentityError as error:
             logger.info("Telegram link code refused: %s", error.code)
-            await self._send(chat.id, Outbound(text=self._desk.texts.data("link_code_invalid", language)))
+            await self._send(chat.id, Outbound(text=self._mydata.texts.data("link_code_invalid", language)))
             return
-        await self._desk.links.link(conversation, citizen, "telegram link code")
         await self._conversations.touch(conversation, "telegram", language)
-        await self._send(chat.id, Outbound(text=self._desk.texts.data("linked", language), language=language))
+        await self._send(chat.id, Outbound(text=self._mydata.texts.data("linked", language), language=language))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
         await query.answer()
-        stored = await self._redis.get(f"{PREFIX}tgbutton:{query.data}") if query.data else None
+        stored = await self._redis.get(keys.telegram_button(query.data)) if query.data else None
         if stored is None:
             await self._say(update, "button_expired")
             return
-        await self._route(update, stored.decode() if isinstance(stored, bytes) else str(stored))
+        await self._route(update, str(stored))
 
     async def _on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None:
@@ -164,7 +163,7 @@ class TelegramChannel:
 
     async def _button(self, payload: str) -> str:
         key = hashlib.sha256(payload.encode()).hexdigest()[:24]
-        await self._redis.set(f"{PREFIX}tgbutton:{key}", payload, ex=BUTTON_SECONDS)
+        await self._redis.set(keys.telegram_button(key), payload, ex=BUTTON_SECONDS)
         return key
 
     async def _send(self, chat_id: int, reply: Outbound) -> None:
@@ -234,26 +233,35 @@ def build_application(settings: Settings, *, polling: bool = False) -> Applicati
     return builder.build()
 
 
-def setup_telegram(app: web.Application) -> None:
-    """Add the webhook route, when a Telegram token is configured."""
+def setup_telegram(app: web.Application, *, polling: bool = False) -> None:
+    """Add the Telegram channel when a token is configured: the webhook route, or (``polling``,
+    for development without a public address) a poller that runs while the application does."""
     settings = app[SETTINGS]
     if not settings.telegram_token:
         logger.info("Telegram channel off: CITYBOT_TELEGRAM_TOKEN is not set")
         return
-    if not settings.telegram_secret:
+    if not polling and not settings.telegram_secret:
         raise ValueError("CITYBOT_TELEGRAM_SECRET must be set when the Telegram channel is on")
 
     async def telegram_ctx(app: web.Application) -> Any:
-        application = build_application(settings)
-        channel = TelegramChannel(application, app[ROUTER], app[REDIS], settings, app[DESK])
+        application = build_application(settings, polling=polling)
+        channel = TelegramChannel(application, app[ROUTER], app[CONVERSATIONS], app[MYDATA], app[REDIS], settings)
         await application.initialize()
         app[TELEGRAM] = channel
         app[DELIVERY].register("telegram", channel.push, channel.typing)
+        if polling:
+            assert application.updater is not None
+            await application.start()
+            await application.updater.start_polling()
         yield
+        if polling and application.updater is not None:
+            await shut(application.updater.stop(), "telegram poller")
+            await shut(application.stop(), "telegram application")
         await shut(application.shutdown(), "telegram application")
 
     async def webhook(request: web.Request) -> web.Response:
         return await request.app[TELEGRAM].webhook(request)
 
     app.cleanup_ctx.append(telegram_ctx)
-    app.router.add_post("/telegram/webhook", webhook)
+    if not polling:
+        app.router.add_post("/telegram/webhook", webhook)

@@ -11,7 +11,6 @@ a ``chat_error`` ``{code, message}`` event and changes nothing; other conversati
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -22,23 +21,21 @@ from typing import Any, Sequence
 
 import socketio
 from aiohttp import web
-from redis.asyncio import Redis
 
-from bot.conversations import PREFIX
-from bot.envelope import Button, Inbound, Outbound
-from bot.errors import CodedError
-from bot.i18n import normalise_language
-from bot.identity import IdentityError
-from bot.knowledge import load_texts
-from bot.rasa_client import BotUnavailableError
-from bot.typedefs import DELIVERY, DESK, HANDOFF, REDIS, ROUTER, SETTINGS, VERIFIER
+from bot.conversation.rasa_client import BotUnavailableError
+from bot.core.envelope import Inbound, Outbound
+from bot.core.errors import CodedError
+from bot.core.i18n import normalise_language
+from bot.gateway.typedefs import DELIVERY, HANDOFF, MYDATA, OUTBOX, ROUTER, SETTINGS, VERIFIER
+from bot.knowledge.files import load_texts
+from bot.privacy.identity import IdentityError
+from bot.store import keys
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 STRINGS_FILE = Path(__file__).parent / "widget_strings.yml"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WEBCHAT_SIO = web.AppKey("webchat_sio", socketio.AsyncServer)
-OUTBOX_DAYS = 30
 
 
 class WebchatError(CodedError):
@@ -56,82 +53,13 @@ def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
         event["links"] = list(reply.links)
         if reply.language:
             event["lang"] = reply.language
-        if reply.control:
-            event["control"] = reply.control
+        if reply.notice:
+            event["control"] = reply.notice.value
         if reply.sender != "bot":
             event["sender"] = reply.sender
             if reply.agent_name:
                 event["agent_name"] = reply.agent_name
     return event
-
-
-def _stored(reply: Outbound) -> str:
-    return json.dumps(
-        {
-            "text": reply.text,
-            "buttons": [[b.title, b.payload] for b in reply.buttons],
-            "links": list(reply.links),
-            "language": reply.language,
-            "sender": reply.sender,
-            "agent_name": reply.agent_name,
-            "control": reply.control,
-        }
-    )
-
-
-def _restored(raw: bytes | str) -> Outbound:
-    data = json.loads(raw)
-    return Outbound(
-        text=data["text"],
-        buttons=tuple(Button(title, payload) for title, payload in data["buttons"]),
-        links=tuple(data["links"]),
-        language=data["language"],
-        sender=data["sender"],
-        agent_name=data["agent_name"],
-        control=data.get("control"),
-    )
-
-
-class Presence:
-    """Which web chat sessions have a page open, across gateway processes, and their outboxes.
-
-    A reply pushed to a session with no open page waits in its outbox (a Redis list, kept
-    ``OUTBOX_DAYS``) and is delivered when the citizen comes back (``session_request``).
-    """
-
-    def __init__(self, redis: Redis) -> None:
-        self._redis = redis
-
-    async def opened(self, session_id: str) -> None:
-        key = f"{PREFIX}wc:open:{session_id}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 24 * 3600)
-            await pipe.execute()
-
-    async def closed(self, session_id: str) -> None:
-        key = f"{PREFIX}wc:open:{session_id}"
-        if await self._redis.decr(key) <= 0:
-            await self._redis.delete(key)
-
-    async def is_open(self, session_id: str) -> bool:
-        value = await self._redis.get(f"{PREFIX}wc:open:{session_id}")
-        return value is not None and int(value) > 0
-
-    async def keep(self, session_id: str, replies: Sequence[Outbound]) -> None:
-        key = f"{PREFIX}outbox:webchat:{session_id}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, *[_stored(r) for r in replies])
-            pipe.expire(key, OUTBOX_DAYS * 24 * 3600)
-            await pipe.execute()
-
-    async def take(self, session_id: str) -> list[Outbound]:
-        key = f"{PREFIX}outbox:webchat:{session_id}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.lrange(key, 0, -1)
-            pipe.delete(key)
-            raw, _ = await pipe.execute()
-        return [_restored(item) for item in raw]
 
 
 class _RateLimit:
@@ -194,7 +122,7 @@ def setup_webchat(app: web.Application) -> None:
     settings = app[SETTINGS]
     _static_routes(app)
     # Through Redis, so that an agent's reply from any gateway process reaches the citizen's socket.
-    manager = socketio.AsyncRedisManager(settings.redis.url, channel=f"{PREFIX}socketio")
+    manager = socketio.AsyncRedisManager(settings.redis.url, channel=keys.SOCKETIO_CHANNEL)
     sio = socketio.AsyncServer(
         client_manager=manager,
         async_mode="aiohttp",
@@ -213,12 +141,12 @@ def setup_webchat(app: web.Application) -> None:
         logger.info("web chat %s refused: %s", error.code, error)
         await sio.emit("chat_error", {"code": error.code, "message": str(error)}, to=sid, ignore_queue=True)
 
-    def presence() -> Presence:
-        return Presence(app[REDIS])
+    def conversation(session_id: str) -> str:
+        return f"webchat:{session_id}"
 
     async def push(session_id: str, replies: Sequence[Outbound]) -> None:
-        if not await presence().is_open(session_id):
-            await presence().keep(session_id, replies)
+        if not await app[OUTBOX].is_open(conversation(session_id)):
+            await app[OUTBOX].keep(conversation(session_id), replies)
             return
         for reply in replies:
             await sio.emit("bot_uttered", bot_uttered(reply, True), room=f"{session_id}:ext")
@@ -245,16 +173,16 @@ def setup_webchat(app: web.Application) -> None:
         if previous:
             await sio.leave_room(sid, f"{previous}:ext")
             await sio.leave_room(sid, f"{previous}:plain")
-            await presence().closed(previous)
+            await app[OUTBOX].closed(conversation(previous))
         # Every tab of this conversation, for pushes from agents (by protocol: plain clients get Rasa's shape).
         await sio.enter_room(sid, f"{session_id}:{'ext' if extended else 'plain'}")
-        await presence().opened(session_id)
+        await app[OUTBOX].opened(conversation(session_id))
         await sio.emit("session_confirm", session_id, to=sid, ignore_queue=True)
         token = data.get("identity_token") if isinstance(data, dict) else None
         if isinstance(token, str) and token:
             language = normalise_language(data.get("language")) if isinstance(data, dict) else None
             await identify(sid, session_id, token, language or "fi", extended)
-        for reply in await presence().take(session_id):
+        for reply in await app[OUTBOX].take(conversation(session_id)):
             await sio.emit("bot_uttered", bot_uttered(reply, extended), to=sid, ignore_queue=True)
 
     async def identify(sid: str, session_id: str, token: str, language: str, extended: bool) -> None:
@@ -265,26 +193,24 @@ def setup_webchat(app: web.Application) -> None:
             logger.info("web chat identity token refused: %s", error.code)
             await fail(sid, WebchatError("identity_rejected", "the sign-in could not be confirmed"))
             return
-        desk = app[DESK]
-        conversation = f"webchat:{session_id}"
-        if await desk.links.citizen_of(conversation) == citizen:
+        mydata = app[MYDATA]
+        if not await mydata.link_by_token(conversation(session_id), citizen):
             return
-        await desk.links.link(conversation, citizen, "webchat token")
-        linked = Outbound(text=desk.texts.data("linked", language), language=language)
+        linked = Outbound(text=mydata.texts.data("linked", language), language=language)
         await sio.emit("bot_uttered", bot_uttered(linked, extended), to=sid, ignore_queue=True)
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
         session = await sio.get_session(sid)
         if session.get("session_id"):
-            await presence().closed(session["session_id"])
+            await app[OUTBOX].closed(conversation(session["session_id"]))
 
     @sio.event
     async def user_typing(sid: str, data: Any = None) -> None:
         """The citizen is typing: the agent holding the conversation sees it (nothing else does)."""
         session = await sio.get_session(sid)
         if session.get("session_id"):
-            await app[HANDOFF].citizen_typing(f"webchat:{session['session_id']}")
+            await app[HANDOFF].citizen_typing(conversation(session["session_id"]))
 
     @sio.event
     async def user_uttered(sid: str, data: Any = None) -> None:

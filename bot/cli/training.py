@@ -1,0 +1,106 @@
+"""Training the Rasa model only when its inputs changed.
+
+The model file is named after a hash of everything training reads (config, domain, NLU data,
+dialogue rules, our NLU components and the text folding they use, and the Rasa version), so an
+unchanged project reuses its model and any change trains a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.core.errors import ModelMissingError
+from bot.core.paths import (
+    CONFIG_FILE,
+    DIALOGUE_DIR,
+    DOMAIN_FILE,
+    NLU_DATA_DIRS,
+    PROJECT_ROOT,
+    models_dir,
+)
+
+logger = logging.getLogger(__name__)
+
+TRAINING_CODE = (PROJECT_ROOT / "nlu" / "components", PROJECT_ROOT / "bot" / "core" / "text.py")
+
+
+def training_inputs() -> list[Path]:
+    """Every file whose content changes the trained model, in a stable order."""
+    files = [CONFIG_FILE, DOMAIN_FILE]
+    for folder in (*NLU_DATA_DIRS, DIALOGUE_DIR):
+        files += sorted(folder.rglob("*.yml"))
+    for item in TRAINING_CODE:
+        files += sorted(item.rglob("*.py")) if item.is_dir() else [item]
+    return files
+
+
+def fingerprint() -> str:
+    """A short hash of the training inputs and the Rasa version."""
+    from rasa.version import __version__ as rasa_version
+
+    digest = hashlib.sha256(rasa_version.encode())
+    for path in training_inputs():
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_path() -> Path:
+    """Where the model for the current inputs is (or will be)."""
+    return models_dir() / f"citybot-{fingerprint()}.tar.gz"
+
+
+def require_model() -> Path:
+    """The current model, or ModelMissingError telling how to train it."""
+    path = model_path()
+    if not path.exists():
+        raise ModelMissingError(f"no trained model for the current data ({path.name}); run `make train`")
+    return path
+
+
+def rasa_env() -> dict[str, str]:
+    """Environment for Rasa processes: no telemetry, quiet TensorFlow, our packages importable."""
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def train(force: bool = False) -> Path:
+    """Train unless a model for the current inputs exists; return the model's path."""
+    target = model_path()
+    if target.exists() and not force:
+        print(f"Model is up to date: {target.relative_to(PROJECT_ROOT)}", flush=True)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Training the model ({target.name}); this takes a few minutes...", flush=True)
+    started = time.monotonic()
+    command = [
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        str(CONFIG_FILE),
+        "--domain",
+        str(DOMAIN_FILE),
+        "--data",
+        *map(str, NLU_DATA_DIRS),
+        str(DIALOGUE_DIR),
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
+    ]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_env())
+    if result.returncode != 0 or not target.exists():
+        raise ModelMissingError(f"training failed (exit {result.returncode}); see the output above")
+    print(f"Trained in {time.monotonic() - started:.0f} s: {target.relative_to(PROJECT_ROOT)}", flush=True)
+    return target

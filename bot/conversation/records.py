@@ -1,0 +1,76 @@
+"""Conversation records and message de-duplication (keys ``conv:`` and ``seen:``).
+
+The record of a conversation (``conv:<conversation id>``) is a hash with ``channel``,
+``language``, ``first_seen`` and ``last_seen``, ``stopped`` (the citizen said /stop: no
+proactive messages) and ``open_offer`` (the offer the conversation may answer now).
+"""
+
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+
+from bot.store import keys
+
+DEDUPE_SECONDS = 24 * 3600
+
+
+class Conversations:
+    """Shared conversation state; any gateway process may read and write it."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
+        """True the first time a message id is seen in a conversation; False for a repeat."""
+        return bool(await self._redis.set(keys.seen(conversation_id, message_id), "1", nx=True, ex=DEDUPE_SECONDS))
+
+    async def touch(self, conversation_id: str, channel: str, language: str | None) -> None:
+        """Record activity (and the latest language) of a conversation."""
+        key = keys.conversation(conversation_id)
+        now = str(time.time())
+        mapping = {"channel": channel, "last_seen": now}
+        if language:
+            mapping["language"] = language
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "first_seen", now)
+            pipe.hset(key, mapping=mapping)
+            await pipe.execute()
+
+    async def language(self, conversation_id: str) -> str | None:
+        """The conversation's latest language, if known."""
+        value: str | None = await self._redis.hget(keys.conversation(conversation_id), "language")
+        return value
+
+    async def record(self, conversation_id: str) -> dict[str, str]:
+        """The whole record (for the citizen's data export)."""
+        record: dict[str, str] = await self._redis.hgetall(keys.conversation(conversation_id))
+        return record
+
+    async def mark_stopped(self, conversation_id: str) -> None:
+        """The citizen said stop (Telegram's /stop): proactive messages must not be sent."""
+        await self._redis.hset(keys.conversation(conversation_id), "stopped", "1")
+
+    async def is_stopped(self, conversation_id: str) -> bool:
+        """True when the citizen said stop in this conversation."""
+        return bool(await self._redis.hget(keys.conversation(conversation_id), "stopped"))
+
+    async def set_open_offer(self, conversation_id: str, offer_id: str) -> None:
+        """The offer delivered last in this conversation: the one its answers apply to."""
+        await self._redis.hset(keys.conversation(conversation_id), "open_offer", offer_id)
+
+    async def open_offer(self, conversation_id: str) -> str | None:
+        """The id of the offer the conversation may answer, if any."""
+        value: str | None = await self._redis.hget(keys.conversation(conversation_id), "open_offer")
+        return value
+
+    async def close_offer(self, conversation_id: str, offer_id: str | None = None) -> None:
+        """No offer to answer any more (only if it is ``offer_id``, when given)."""
+        key = keys.conversation(conversation_id)
+        if offer_id is None or await self._redis.hget(key, "open_offer") == offer_id:
+            await self._redis.hdel(key, "open_offer")
+
+    async def forget(self, conversation_id: str) -> None:
+        """Delete the record (the citizen's data is erased)."""
+        await self._redis.delete(keys.conversation(conversation_id))

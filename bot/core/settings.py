@@ -1,0 +1,170 @@
+"""Configuration, read from the environment in one place.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ``REDIS_URL`` | unset: start an embedded Redis | ``redis://[:password@]host:port/db`` |
+| ``CITYBOT_DATA_DIR`` | ``var/`` | embedded Redis data, logs, generated secrets |
+| ``CITYBOT_RASA_PORT`` | 5005 | Rasa HTTP API, bound to 127.0.0.1 only |
+| ``CITYBOT_ACTIONS_PORT`` | 5055 | action server, bound to 127.0.0.1 only |
+| ``CITYBOT_REDIS_PORT`` | 6389 | port of the embedded Redis |
+| ``CITYBOT_RASA_TOKEN`` | generated once into the data dir | token for Rasa's HTTP API |
+| ``CITYBOT_GATEWAY_HOST`` | 127.0.0.1 | where the gateway listens (0.0.0.0 behind a proxy) |
+| ``CITYBOT_GATEWAY_PORT`` | 8080 | the gateway: web chat, Telegram webhook, agent console, health |
+| ``CITYBOT_MAX_MESSAGE_CHARS`` | 2000 | longest citizen message accepted |
+| ``CITYBOT_MAX_MESSAGES_PER_MINUTE`` | 30 | per web chat connection; more is refused |
+| ``CITYBOT_WEBCHAT_ORIGINS`` | none: same origin only | comma-separated origins of pages embedding the widget |
+| ``CITYBOT_TELEGRAM_TOKEN`` | unset: Telegram off | the bot's token from BotFather |
+| ``CITYBOT_TELEGRAM_SECRET`` | required with a token | secret Telegram sends in every webhook request |
+| ``CITYBOT_TELEGRAM_API_URL`` | https://api.telegram.org | Bot API server (a local fake in tests) |
+| ``CITYBOT_AGENT_GRACE_SECONDS`` | 60 | an agent's console gone this long: their conversations go back to the queue |
+| ``CITYBOT_TRANSCRIPT_DAYS`` | 30 | a conversation's transcript is kept this long after its last message |
+| ``CITYBOT_CONSOLE_SECURE_COOKIE`` | off | ``1``: the console's session cookie is Secure (serve it over HTTPS) |
+| ``CITYBOT_BACKOFFICE_FILE`` | ``<data dir>/secrets/backoffice.yml`` | systems allowed to call the back-office API |
+| ``CITYBOT_IDENTITY_KEYS`` | ``<data dir>/secrets/identity.yml`` | keys that sign web chat identity tokens |
+| ``CITYBOT_IDENTITY_AUDIENCE`` / ``CITYBOT_IDENTITY_ISSUER`` | citybot / unchecked | expected ``aud`` / ``iss`` |
+| ``CITYBOT_TELEGRAM_BOT_USERNAME`` | unset | for the ``t.me/<bot>?start=<code>`` link of a link code |
+| ``CITYBOT_HANDOFF_FILE`` | ``knowledge/handoff.yml`` | queues, service hours, handoff texts (also read by actions) |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bot.core.paths import PROJECT_ROOT
+
+
+@dataclass(frozen=True)
+class RedisAddress:
+    """Where Redis is; ``embedded`` when we start it ourselves."""
+
+    host: str
+    port: int
+    db: int = 0
+    password: str | None = None
+    embedded: bool = False
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisAddress:
+        """Parse ``redis://[:password@]host[:port][/db]``; raise ValueError when malformed."""
+        parsed = urlparse(url)
+        if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+            raise ValueError(f"REDIS_URL must look like redis://host:6379/0, got {url!r}")
+        db = int(parsed.path.lstrip("/") or 0)
+        return cls(parsed.hostname, parsed.port or 6379, db, parsed.password)
+
+    @property
+    def url(self) -> str:
+        """The address as a redis:// URL (with the password, so never log it)."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{self.db}"
+
+
+def _port(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    try:
+        port = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a port number, got {value!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{name} must be between 1 and 65535, got {port}")
+    return port
+
+
+def _positive(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes of the service need to find each other."""
+
+    data_dir: Path
+    redis: RedisAddress
+    rasa_port: int
+    actions_port: int
+    rasa_token: str
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    max_message_chars: int = 2000
+    max_messages_per_minute: int = 30
+    webchat_origins: tuple[str, ...] = ()
+    telegram_token: str = ""
+    telegram_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    agent_grace_seconds: int = 60
+    transcript_days: int = 30
+    console_secure_cookie: bool = False
+    identity_audience: str = "citybot"
+    identity_issuer: str | None = None
+    telegram_bot_username: str = ""
+    callback_base_delay: float = 1.0  # first retry of a failed callback; doubles each time
+
+    @property
+    def backoffice_file(self) -> Path:
+        """The calling systems of the back-office API (``python -m bot backoffice add``)."""
+        return Path(os.environ.get("CITYBOT_BACKOFFICE_FILE") or self.data_dir / "secrets" / "backoffice.yml")
+
+    @property
+    def identity_keys_file(self) -> Path:
+        """Keys that sign the web chat's identity tokens."""
+        return Path(os.environ.get("CITYBOT_IDENTITY_KEYS") or self.data_dir / "secrets" / "identity.yml")
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of Rasa's HTTP API (loopback only)."""
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        """The action server's webhook URL."""
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
+
+
+def _token(data_dir: Path) -> str:
+    explicit = os.environ.get("CITYBOT_RASA_TOKEN")
+    if explicit:
+        return explicit
+    path = data_dir / "secrets" / "rasa_token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (see the module docstring)."""
+    data_dir = Path(os.environ.get("CITYBOT_DATA_DIR", PROJECT_ROOT / "var")).resolve()
+    url = os.environ.get("REDIS_URL")
+    if url:
+        redis = RedisAddress.from_url(url)
+    else:
+        redis = RedisAddress("127.0.0.1", _port("CITYBOT_REDIS_PORT", 6389), embedded=True)
+    return Settings(
+        data_dir=data_dir,
+        redis=redis,
+        rasa_port=_port("CITYBOT_RASA_PORT", 5005),
+        actions_port=_port("CITYBOT_ACTIONS_PORT", 5055),
+        rasa_token=_token(data_dir),
+        gateway_host=os.environ.get("CITYBOT_GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=_port("CITYBOT_GATEWAY_PORT", 8080),
+        max_message_chars=_positive("CITYBOT_MAX_MESSAGE_CHARS", 2000),
+        max_messages_per_minute=_positive("CITYBOT_MAX_MESSAGES_PER_MINUTE", 30),
+        telegram_token=os.environ.get("CITYBOT_TELEGRAM_TOKEN", ""),
+        telegram_secret=os.environ.get("CITYBOT_TELEGRAM_SECRET", ""),
+        telegram_api_url=os.environ.get("CITYBOT_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
+        webchat_origins=tuple(o.strip() for o in os.environ.get("CITYBOT_WEBCHAT_ORIGINS", "").split(",") if o.strip()),
+        agent_grace_seconds=_positive("CITYBOT_AGENT_GRACE_SECONDS", 60),
+        transcript_days=_positive("CITYBOT_TRANSCRIPT_DAYS", 30),
+        console_secure_cookie=os.environ.get("CITYBOT_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes"),
+        identity_audience=os.environ.get("CITYBOT_IDENTITY_AUDIENCE", "citybot"),
+        identity_issuer=os.environ.get("CITYBOT_IDENTITY_ISSUER") or None,
+        telegram_bot_username=os.environ.get("CITYBOT_TELEGRAM_BOT_USERNAME", ""),
+    )

@@ -1,0 +1,148 @@
+"""The gateway: one aiohttp application in front of the bot, holding every channel.
+
+``create_app`` builds the services in ``cleanup_ctx`` (Redis and the HTTP client to Rasa are
+opened there and closed on shutdown; nothing connects at import time). Channels are passed in
+(``bot`` imports no channel): each is a function that adds its routes and handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import aiohttp
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from bot.conversation.delivery import Delivery
+from bot.conversation.outbox import Outbox
+from bot.conversation.questions import Questions
+from bot.conversation.rasa_client import RasaClient
+from bot.conversation.records import Conversations
+from bot.conversation.trackers import Trackers
+from bot.conversation.transcripts import Transcripts
+from bot.core.settings import Settings
+from bot.core.shutdown import shut
+from bot.gateway.router import Router
+from bot.gateway.typedefs import (
+    AGENTS,
+    BOT,
+    CONSENTS,
+    CONVERSATIONS,
+    DELIVERY,
+    HANDOFF,
+    HTTP,
+    MYDATA,
+    OFFERS,
+    OUTBOX,
+    REDIS,
+    RIGHTS,
+    ROUTER,
+    SCHEDULER,
+    SETTINGS,
+    SYSTEMS,
+    VERIFIER,
+)
+from bot.handoff.agents import Agents
+from bot.handoff.cases import Handoff
+from bot.handoff.service import HandoffDesk
+from bot.knowledge.handoff_config import load_handoff_config
+from bot.mydata.in_chat import MyData
+from bot.mydata.rights import DataRights
+from bot.offers.desk import OfferDesk
+from bot.offers.store import Offers
+from bot.offers.texts import load_offer_texts
+from bot.privacy.consent import Consents
+from bot.privacy.identity import Links, TokenVerifier, ensure_development_key, load_identity_keys
+from bot.store.redis import connect
+from bot.store.scheduler import Scheduler
+from bot.systems.callbacks import Callbacks, Systems
+
+logger = logging.getLogger(__name__)
+ChannelSetup = Callable[[web.Application], None]
+
+
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Redis, the HTTP client to Rasa, and every service built on them."""
+    settings = app[SETTINGS]
+    redis = connect(settings.redis)
+    session = aiohttp.ClientSession()
+    app[REDIS], app[HTTP] = redis, session
+    bot = RasaClient(session, settings.rasa_url, settings.rasa_token)
+    conversations, transcripts = Conversations(redis), Transcripts(redis, settings.transcript_days)
+    questions, outbox = Questions(redis), Outbox(redis)
+    links, consents, offers = Links(redis), Consents(redis), Offers(redis)
+    agents = Agents(redis, grace_seconds=settings.agent_grace_seconds)
+    handoff = Handoff(redis, load_handoff_config(), agents)
+    scheduler = Scheduler(redis)
+    callbacks = Callbacks(redis, scheduler, session, app[SYSTEMS], base_delay=settings.callback_base_delay)
+    texts = load_offer_texts()
+    rights = DataRights(
+        links, consents, offers, conversations, transcripts, outbox, questions, Trackers(redis), handoff
+    )
+    desk = HandoffDesk(handoff, transcripts, app[DELIVERY], conversations, bot)
+    offer_desk = OfferDesk(
+        offers, links, consents, conversations, questions, transcripts, app[DELIVERY], scheduler, callbacks, texts
+    )
+    mydata = MyData(links, consents, offers, conversations, questions, rights, texts, settings.transcript_days)
+    app[CONVERSATIONS], app[OUTBOX], app[AGENTS], app[CONSENTS] = conversations, outbox, agents, consents
+    app[HANDOFF], app[OFFERS], app[MYDATA], app[RIGHTS], app[SCHEDULER] = desk, offer_desk, mydata, rights, scheduler
+    app[ROUTER] = Router(conversations, questions, transcripts, bot, desk, offer_desk, mydata)
+    app[BOT] = bot
+    yield
+    await shut(session.close(), "http session")
+    await shut(redis.close(), "redis client")
+
+
+async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """In every gateway process: requeue abandoned conversations, run due scheduled jobs."""
+    interval = max(1.0, min(10.0, app[SETTINGS].agent_grace_seconds / 4))
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await app[HANDOFF].requeue_abandoned()
+            except (RedisError, OSError) as error:
+                logger.warning("handoff sweep failed: %s", error.__class__.__name__)
+
+    tasks = [asyncio.create_task(sweep()), asyncio.create_task(app[SCHEDULER].run_forever(1.0))]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        await shut(task, "background task")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Each dependency's state; 503 when any is down (never a silent fallback)."""
+    checks: dict[str, str] = {}
+    try:
+        await request.app[REDIS].ping()
+        checks["redis"] = "ok"
+    except (RedisError, OSError) as exc:
+        checks["redis"] = f"down: {exc.__class__.__name__}"
+    checks["bot"] = "ok" if await request.app[BOT].healthy() else "down"
+    healthy = all(value == "ok" for value in checks.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503
+    )
+
+
+def create_app(settings: Settings, channels: Sequence[ChannelSetup] = ()) -> web.Application:
+    """The gateway application with the given channels."""
+    app = web.Application(client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app[DELIVERY] = Delivery()
+    app[SYSTEMS] = Systems(settings.backoffice_file)
+    ensure_development_key(settings.identity_keys_file)
+    app[VERIFIER] = TokenVerifier(
+        load_identity_keys(settings.identity_keys_file), settings.identity_audience, settings.identity_issuer
+    )
+    app.cleanup_ctx.append(_services_ctx)
+    app.cleanup_ctx.append(_sweeper_ctx)
+    app.router.add_get("/healthz", healthz)
+    for setup in channels:
+        setup(app)
+    return app

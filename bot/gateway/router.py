@@ -1,0 +1,147 @@
+"""Who answers a conversation: the bot, an agent, or an open question (see docs/handoff.md).
+
+Every message is de-duplicated, and then:
+
+- while a person is involved (queued, leaving a message, with an agent, rating), the handoff desk
+  answers it (``bot.handoff.HandoffDesk.on_message``), or hands it back to the bot;
+- a data button (why, unlink, yes/no to deleting) is answered by ``bot.mydata``;
+- free text while the bot awaits what the citizen would like instead of an offer is that wish;
+- anything else goes to the bot (Rasa); its requests (a person, an offer answer, a data request)
+  are carried out here, and everything is written to the transcript.
+
+An open question is consumed by the next message: it is an answer to it or it closes it, so a
+"yes" never answers a question asked earlier and ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.conversation.questions import Question, QuestionKind, Questions
+from bot.conversation.rasa_client import RasaClient
+from bot.conversation.records import Conversations
+from bot.conversation.transcripts import Entry, Transcripts
+from bot.core.envelope import Inbound, Outbound
+from bot.core.protocol import DataRequest, HandoffRequest, OfferAnswer, OfferReply
+from bot.handoff.cases import Handoff
+from bot.handoff.service import HandoffDesk, bot_entry
+from bot.mydata.in_chat import DELETE_NO, DELETE_YES, UNLINK_PAYLOAD, MyData
+from bot.offers.desk import WHY_PAYLOAD, OfferDesk
+
+logger = logging.getLogger(__name__)
+DATA_PAYLOADS = (WHY_PAYLOAD, DELETE_YES, DELETE_NO, UNLINK_PAYLOAD)
+
+
+class Router:
+    """De-duplicates, sends to whoever holds the conversation, records the activity."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        questions: Questions,
+        transcripts: Transcripts,
+        bot: RasaClient,
+        handoff: HandoffDesk,
+        offers: OfferDesk,
+        mydata: MyData,
+    ) -> None:
+        self._conversations = conversations
+        self._questions = questions
+        self._transcripts = transcripts
+        self._bot = bot
+        self._handoff = handoff
+        self._offers = offers
+        self._mydata = mydata
+
+    @property
+    def _cases(self) -> Handoff:
+        return self._handoff.handoff
+
+    async def handle(self, message: Inbound) -> list[Outbound]:
+        """The replies to ``message``; none for a repeated delivery of the same message."""
+        conversation = message.conversation_id
+        first, case = await asyncio.gather(
+            self._conversations.first_delivery(conversation, message.message_id), self._cases.case(conversation)
+        )
+        if not first:
+            logger.info("duplicate delivery of %s message %s ignored", message.channel, message.message_id)
+            return []
+        replies = await self._handoff.on_message(message, case)
+        if replies is not None:
+            return replies
+        return await self._with_bot(message)
+
+    async def _with_bot(self, message: Inbound) -> list[Outbound]:
+        conversation, text = message.conversation_id, message.text
+        question = await self._questions.open(conversation)
+        if question is not None:
+            await self._questions.close(conversation)  # answered now, or closed by another message
+        if text in DATA_PAYLOADS or (
+            question is not None and question.kind is QuestionKind.CHANGE_WISH and not text.startswith("/")
+        ):
+            return await self._without_bot(message, question)
+        turn = await self._bot.send(message)
+        language = turn.language or "fi"
+        citizen = Entry("citizen", text, language=turn.language, intent=turn.intent, confidence=turn.confidence)
+        if not any(reply.request for reply in turn.replies):  # the usual turn: both writes at once
+            await asyncio.gather(
+                self._transcripts.append(conversation, [citizen, *[bot_entry(r) for r in turn.replies]]),
+                self._conversations.touch(conversation, message.channel, turn.language),
+            )
+            return list(turn.replies)
+        await self._transcripts.append(conversation, [citizen])
+        replies: list[Outbound] = []
+        for reply in turn.replies:
+            request = reply.request
+            if isinstance(request, HandoffRequest):
+                replies += await self._handoff.request(message, turn.language, request.reason)
+            elif isinstance(request, OfferReply):
+                replies += await self._say(
+                    conversation, await self._offer_reply(conversation, request, question, language)
+                )
+            elif isinstance(request, DataRequest):
+                replies += await self._say(
+                    conversation, await self._mydata.request(conversation, request.request, language)
+                )
+            else:
+                replies.append(reply)
+                await self._transcripts.append(conversation, [bot_entry(reply)])
+        await self._conversations.touch(conversation, message.channel, turn.language)
+        return replies
+
+    async def _offer_reply(
+        self, conversation: str, reply: OfferReply, question: Question | None, language: str
+    ) -> list[Outbound]:
+        """A yes or no answers the open "delete?" question, if there is one; else it is about the offer."""
+        if (
+            question is not None
+            and question.kind is QuestionKind.DELETE_CONFIRMATION
+            and reply.answer in (OfferAnswer.ACCEPT, OfferAnswer.DECLINE)
+        ):
+            return await self._mydata.confirm_delete(
+                conversation, reply.answer is OfferAnswer.ACCEPT, language, question
+            )
+        return await self._offers.answer(conversation, reply.answer, language)
+
+    async def _without_bot(self, message: Inbound, question: Question | None) -> list[Outbound]:
+        """Data buttons, and the words of a change wish: answered without the bot."""
+        conversation, text = message.conversation_id, message.text
+        language = await self._conversations.language(conversation) or "fi"
+        await self._transcripts.append(conversation, [Entry("citizen", text, language=language)])
+        if text == WHY_PAYLOAD:
+            replies = await self._mydata.why(conversation, language)
+        elif text == UNLINK_PAYLOAD:
+            replies = await self._mydata.unlink(conversation, language)
+        elif text in (DELETE_YES, DELETE_NO):
+            replies = await self._mydata.confirm_delete(conversation, text == DELETE_YES, language, question)
+            if text == DELETE_YES and question is not None and question.kind is QuestionKind.DELETE_CONFIRMATION:
+                return replies  # the transcript was just deleted: nothing more is written
+        else:
+            assert question is not None
+            replies = await self._offers.change_request(conversation, question.subject, text, language)
+        return await self._say(conversation, replies)
+
+    async def _say(self, conversation: str, replies: list[Outbound]) -> list[Outbound]:
+        await self._transcripts.append(conversation, [bot_entry(reply) for reply in replies])
+        return replies

@@ -1,0 +1,221 @@
+"""The handoff's use cases, whatever transport asks: a citizen's side and an agent's side.
+
+The router hands a citizen's message here while a case is open (queued, leaving a message, with
+an agent, rating); the console's socket calls the agents' side (claim, reply, note, transfer,
+end); the gateway's sweeper calls ``requeue_abandoned``. Each use case changes the case, writes
+the transcript and tells the citizen, so no transport repeats that logic.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.conversation.delivery import Delivery, DeliveryError
+from bot.conversation.rasa_client import BotUnavailableError, RasaClient
+from bot.conversation.records import Conversations
+from bot.conversation.transcripts import Entry, Transcripts
+from bot.core.envelope import Inbound, Outbound
+from bot.core.protocol import HandoffReason, Notice
+from bot.handoff.agents import Agent
+from bot.handoff.cases import Case, CaseKind, CaseMode, Handoff, HandoffError
+from bot.handoff.texts import CANCEL_PAYLOAD, HandoffTexts, rating_of
+
+logger = logging.getLogger(__name__)
+# Free text that cancels a wait for an agent: "never mind", "ei sittenkään", "strunt i det".
+CANCEL_INTENTS = frozenset({"deny", "goodbye"})
+CANCEL_MIN_CONFIDENCE = 0.6
+
+
+def bot_entry(reply: Outbound) -> Entry:
+    """The transcript entry of a reply from the bot or the service."""
+    return Entry("bot", reply.text, language=reply.language, buttons=[b.title for b in reply.buttons])
+
+
+class HandoffDesk:
+    """Starts handoffs, answers citizens while a person is involved, and serves the agents."""
+
+    def __init__(
+        self,
+        handoff: Handoff,
+        transcripts: Transcripts,
+        delivery: Delivery,
+        conversations: Conversations,
+        bot: RasaClient,
+    ) -> None:
+        self.handoff = handoff
+        self.texts = HandoffTexts(handoff.config.texts)
+        self._transcripts = transcripts
+        self._delivery = delivery
+        self._conversations = conversations
+        self._bot = bot
+
+    # -- the citizen's side ---------------------------------------------------------------------------
+
+    async def request(self, message: Inbound, language: str | None, reason: HandoffReason) -> list[Outbound]:
+        """Queue the conversation, or offer to leave a message; say which, in the citizen's language."""
+        conversation, lang = message.conversation_id, language or "fi"
+        lead_key = f"lead_{reason.value}" if self.texts.has(f"lead_{reason.value}") else "lead_requested"
+        queue = self.handoff.config.queue_for(lang)
+        availability = await self.handoff.availability(queue)
+        cancel = self.texts.cancel_button(lang)
+        if availability.open:
+            await self.handoff.enqueue(conversation, message.channel, lang, reason.value)
+            position = await self.handoff.position(conversation, queue)
+            place, minutes = (position.position, position.wait_minutes) if position else (1, 1)
+            status = self.texts.reply("queued", lang, cancel, position=place, minutes=minutes)
+        else:
+            await self.handoff.await_message(conversation, message.channel, lang, reason.value)
+            if availability.nobody_online:
+                status = self.texts.reply("nobody_online", lang, cancel)
+            elif availability.opens_at is not None:
+                status = self.texts.reply("closed", lang, cancel, opens=self.texts.opening(availability, lang))
+            else:
+                status = self.texts.reply("closed_no_opening", lang, cancel)
+        logger.info(
+            "handoff (%s) of a %s conversation: %s",
+            reason.value,
+            message.channel,
+            "queued" if availability.open else "closed",
+        )
+        return await self._say(conversation, [self.texts.reply(lead_key, lang), status])
+
+    async def on_message(self, message: Inbound, case: Case) -> list[Outbound] | None:
+        """The answer to a citizen's message while a case is open; None when the bot answers it."""
+        conversation = message.conversation_id
+        language = case.language or None
+        if case.mode is CaseMode.AGENT:
+            await self._log_citizen(message, language)
+            await self._conversations.touch(conversation, message.channel, language)
+            return []
+        if case.mode in (CaseMode.QUEUED, CaseMode.MESSAGE):
+            await self._log_citizen(message, language)
+            if await self._cancels(message.text):
+                await self.handoff.to_bot(conversation, "cancelled")
+                return await self._say(conversation, [self.texts.reply("cancelled", language)])
+            if case.mode is CaseMode.MESSAGE:
+                await self.handoff.enqueue(
+                    conversation, message.channel, case.language, case.reason, kind=CaseKind.MESSAGE
+                )
+                return await self._say(conversation, [self.texts.reply("message_saved", language)])
+            position = await self.handoff.position(conversation, case.queue)
+            if case.kind is CaseKind.MESSAGE or position is None:
+                return await self._say(conversation, [self.texts.reply("message_saved", language)])
+            reply = self.texts.reply(
+                "still_queued", language, self.texts.cancel_button(language), position=position.position
+            )
+            return await self._say(conversation, [reply])
+        if case.mode is CaseMode.RATING:
+            score = rating_of(message.text)
+            if score is not None:
+                await self._log_citizen(message, language)
+                await self.handoff.rate(conversation, score)
+                return await self._say(conversation, [self.texts.reply("rating_thanks", language)])
+            await self.handoff.to_bot(conversation, "rating_skipped")
+        return None
+
+    async def citizen_typing(self, conversation: str) -> None:
+        """The citizen types: the agent holding the conversation sees it."""
+        await self.handoff.citizen_typing(conversation)
+
+    async def _cancels(self, text: str) -> bool:
+        if text == CANCEL_PAYLOAD:
+            return True
+        if text.startswith("/"):
+            return False
+        try:
+            intent, confidence = await self._bot.parse(text)
+        except BotUnavailableError:
+            return False  # keep waiting: the message is with the agents anyway
+        return intent in CANCEL_INTENTS and confidence >= CANCEL_MIN_CONFIDENCE
+
+    # -- the agents' side ------------------------------------------------------------------------------
+
+    async def claim(self, conversation: str, agent: Agent) -> tuple[Case, Outbound]:
+        """Take a queued conversation. Returns the case and the notice for the citizen, which is
+        already in the transcript: deliver it with ``announce`` once the agent has the transcript,
+        so that what the citizen writes next arrives after the agent's snapshot."""
+        case = await self.handoff.claim(conversation, agent.username)
+        joined = self.texts.reply("agent_joined", case.language, notice=Notice.AGENT_JOINED, agent=agent.name)
+        await self._transcripts.append(conversation, [Entry("bot", joined.text, language=case.language)])
+        return case, joined
+
+    async def announce(self, conversation: str, replies: list[Outbound]) -> None:
+        """Deliver replies to the citizen (DeliveryError when no channel here can)."""
+        await self._delivery.send(conversation, replies)
+
+    async def transcript(self, conversation: str, agent: Agent, after: str = "0") -> tuple[Case, list[dict[str, Any]]]:
+        """The case and its transcript entries after ``after``, for the agent who holds it."""
+        case = await self.handoff.held(conversation, agent.username)
+        return case, await self._transcripts.read(conversation, after)
+
+    async def reply(self, conversation: str, agent: Agent, text: str) -> None:
+        """The agent writes to the citizen."""
+        case = await self.handoff.held(conversation, agent.username)
+        await self._transcripts.append(conversation, [Entry("agent", text, language=case.language, agent=agent.name)])
+        await self.announce(
+            conversation, [Outbound(text=text, language=case.language or None, sender="agent", agent_name=agent.name)]
+        )
+
+    async def note(self, conversation: str, agent: Agent, text: str) -> None:
+        """A private note of the agent in the transcript (never sent to the citizen)."""
+        await self.handoff.held(conversation, agent.username)
+        await self._transcripts.append(conversation, [Entry("note", text, agent=agent.name)])
+
+    async def agent_typing(self, conversation: str, agent: Agent) -> None:
+        """Show the citizen that the agent is typing, where the channel can."""
+        await self.handoff.held(conversation, agent.username)
+        await self._delivery.typing(conversation)
+
+    async def transfer(self, conversation: str, agent: Agent, *, queue: str = "", to_agent: str = "") -> Case:
+        """Hand the conversation to a colleague or to the head of a queue, and tell the citizen."""
+        case = await self.handoff.held(conversation, agent.username)
+        if to_agent:
+            await self.handoff.transfer(conversation, agent.username, to_agent=to_agent)
+            colleague = await self.handoff.agents.get(to_agent)
+            name = colleague.name if colleague else to_agent
+            notice = self.texts.reply("agent_joined", case.language, notice=Notice.AGENT_JOINED, agent=name)
+        elif queue:
+            await self.handoff.transfer(conversation, agent.username, queue=queue)
+            notice = self.texts.reply("transferred", case.language, notice=Notice.REQUEUED)
+        else:
+            raise HandoffError("malformed", "transfer needs a queue or an agent")
+        await self._transcripts.append(conversation, [Entry("bot", notice.text, language=case.language)])
+        await self.announce(conversation, [notice])
+        return case
+
+    async def end(self, conversation: str, agent: Agent) -> Case:
+        """The agent is done: the bot answers again, and the citizen is asked for a rating."""
+        case = await self.handoff.end(conversation, agent.username)
+        replies = [
+            self.texts.reply("ended", case.language, notice=Notice.HANDOFF_ENDED),
+            self.texts.reply("rating_question", case.language, self.texts.rating_buttons()),
+        ]
+        await self._transcripts.append(conversation, [Entry("bot", r.text, language=case.language) for r in replies])
+        await self.announce(conversation, replies)
+        return case
+
+    async def requeue_abandoned(self) -> list[str]:
+        """Put back conversations whose agent went away, and tell each citizen (once)."""
+        moved = await self.handoff.requeue_abandoned()
+        for conversation in moved:
+            case = await self.handoff.case(conversation)
+            reply = self.texts.reply(
+                "requeued", case.language, self.texts.cancel_button(case.language), notice=Notice.REQUEUED
+            )
+            await self._transcripts.append(conversation, [Entry("bot", reply.text, language=case.language)])
+            try:
+                await self.announce(conversation, [reply])
+            except DeliveryError as error:  # the case moved anyway
+                logger.warning("could not tell a citizen their conversation was requeued: %s", error)
+        return moved
+
+    # -- transcript helpers -----------------------------------------------------------------------------
+
+    async def _say(self, conversation: str, replies: list[Outbound]) -> list[Outbound]:
+        await self._transcripts.append(conversation, [bot_entry(reply) for reply in replies])
+        return replies
+
+    async def _log_citizen(self, message: Inbound, language: str | None) -> None:
+        entry = Entry("citizen", message.text, language=language)
+        await self._transcripts.append(message.conversation_id, [entry])

@@ -1,0 +1,104 @@
+"""The citizen's rights over their data: forget a conversation, export (art. 15), erase (art. 17).
+
+Forgetting a conversation asks each owner of its state to forget its part: the link, Rasa's
+tracker, the transcript, the record, the outbox, the open question and the handoff case with its
+queue entry (a forgotten conversation must not keep a place in a queue).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.conversation.outbox import Outbox
+from bot.conversation.questions import Questions
+from bot.conversation.records import Conversations
+from bot.conversation.trackers import Trackers
+from bot.conversation.transcripts import Transcripts
+from bot.handoff.cases import Handoff
+from bot.offers.store import Offers
+from bot.privacy.consent import PURPOSES, Consents
+from bot.privacy.identity import Links
+
+
+class DataRights:
+    """Forget, export and erase what is held about a conversation or a citizen."""
+
+    def __init__(
+        self,
+        links: Links,
+        consents: Consents,
+        offers: Offers,
+        conversations: Conversations,
+        transcripts: Transcripts,
+        outbox: Outbox,
+        questions: Questions,
+        trackers: Trackers,
+        handoff: Handoff,
+    ) -> None:
+        self._links = links
+        self._consents = consents
+        self._offers = offers
+        self._conversations = conversations
+        self._transcripts = transcripts
+        self._outbox = outbox
+        self._questions = questions
+        self._trackers = trackers
+        self._handoff = handoff
+
+    async def forget_conversation(self, conversation: str) -> None:
+        """Delete a conversation's chat history and state, and its link to a citizen."""
+        await self._links.unlink(conversation)
+        await self._handoff.forget(conversation)
+        await self._trackers.forget(conversation)
+        await self._transcripts.forget(conversation)
+        await self._conversations.forget(conversation)
+        await self._outbox.forget(conversation)
+        await self._questions.forget(conversation)
+
+    async def export(self, citizen: str) -> dict[str, Any]:
+        """Everything held about a citizen (GDPR art. 15), as JSON for the back office."""
+        conversations = []
+        for conversation in await self._links.conversations_of(citizen):
+            conversations.append(
+                {
+                    "conversation": conversation,
+                    "channel": conversation.split(":")[0],
+                    "record": await self._conversations.record(conversation),
+                    "link": await self._links.record(conversation),
+                    "transcript": await self._transcripts.read(conversation),
+                }
+            )
+        return {
+            "citizen_id": citizen,
+            "exported_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "consent": {
+                "current": {
+                    purpose: vars(state)
+                    for purpose in PURPOSES
+                    if (state := await self._consents.current(citizen, purpose)) is not None
+                },
+                "history": await self._consents.history(citizen),
+            },
+            "offers": [
+                {**o.public(), "history": await self._offers.history(o.offer_id)}
+                for o in await self._offers.of_citizen(citizen)
+            ],
+            "conversations": conversations,
+        }
+
+    async def erase(self, citizen: str) -> dict[str, Any]:
+        """Erase what is held about a citizen (GDPR art. 17), except the city's records.
+
+        Chat histories and links go; offers and their decisions are records of the city's
+        decisions and stay, and so does the consent history (the proof of consent, art. 7(1)).
+        """
+        conversations = await self._links.conversations_of(citizen)
+        for conversation in conversations:
+            await self.forget_conversation(conversation)
+        await self._links.forget_citizen(citizen)
+        return {
+            "citizen_id": citizen,
+            "deleted_conversations": len(conversations),
+            "kept": ["offers", "consent_history"],
+        }

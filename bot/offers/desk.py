@@ -1,0 +1,216 @@
+"""An offer's life in conversations: delivery, the citizen's answer, the silent default.
+
+``OfferDesk`` takes a new offer from the back office, delivers it to the citizen's linked
+conversations (only with consent for ``proactive_offers``), takes the citizen's answer (buttons,
+or free text the bot understood as affirm / deny / request_change), applies the silent default
+when ``respond_by`` passes, and tells the calling system of every change. Texts come from
+``knowledge/offers.yml``; the bot (Rasa) never sees personal details: it only says that the
+citizen answered, and the desk fills in the rest. The citizen's data requests are
+``bot.mydata``'s.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from bot.conversation.delivery import Delivery, DeliveryError
+from bot.conversation.questions import QuestionKind, Questions
+from bot.conversation.records import Conversations
+from bot.conversation.transcripts import Entry, Transcripts
+from bot.core.envelope import Button, Outbound
+from bot.core.protocol import OfferAnswer
+from bot.offers.store import OPEN, Offer, Offers
+from bot.offers.texts import OfferTexts, format_date
+from bot.privacy.consent import Consents
+from bot.privacy.identity import Links
+from bot.store.scheduler import Scheduler
+from bot.systems.callbacks import Callbacks
+
+logger = logging.getLogger(__name__)
+EXPIRY_JOB = "offer_expiry"
+WHY_PAYLOAD = "/offer_why"
+SILENCE_OUTCOME = {"accept": "accepted", "decline": "declined", "none": "expired"}
+
+
+class OfferDesk:
+    """Offers from delivery to decision."""
+
+    def __init__(
+        self,
+        offers: Offers,
+        links: Links,
+        consents: Consents,
+        conversations: Conversations,
+        questions: Questions,
+        transcripts: Transcripts,
+        delivery: Delivery,
+        scheduler: Scheduler,
+        callbacks: Callbacks,
+        texts: OfferTexts,
+    ) -> None:
+        self.offers = offers
+        self._links = links
+        self._consents = consents
+        self._conversations = conversations
+        self._questions = questions
+        self._transcripts = transcripts
+        self._delivery = delivery
+        self._scheduler = scheduler
+        self._callbacks = callbacks
+        self.texts = texts
+        scheduler.register(EXPIRY_JOB, self.expire)
+
+    # -- from the back office -----------------------------------------------------------------------
+
+    async def create(self, offer: Offer) -> tuple[Offer, bool]:
+        """Store the offer; a new one is delivered (or found undeliverable) at once."""
+        stored, created = await self.offers.create(offer)
+        if not created:
+            return stored, False
+        await self._scheduler.schedule(EXPIRY_JOB, offer.offer_id, offer.respond_by.timestamp())
+        await self._deliver(stored)
+        return (await self.offers.get(offer.offer_id)) or stored, True
+
+    async def get(self, offer_id: str, system: str) -> tuple[Offer, list[dict[str, Any]]] | None:
+        """An offer and its history, for the system that created it only."""
+        offer = await self.offers.get(offer_id)
+        if offer is None or offer.system != system:
+            return None
+        return offer, await self.offers.history(offer_id)
+
+    async def of_citizen(self, citizen_id: str) -> list[Offer]:
+        """The citizen's offers, oldest first."""
+        return await self.offers.of_citizen(citizen_id)
+
+    async def _deliver(self, offer: Offer) -> None:
+        conversations = await self._links.conversations_of(offer.citizen_id)
+        if not conversations:
+            await self._move(offer, "undeliverable", "no linked chat channel")
+            return
+        if not await self._consents.is_granted(offer.citizen_id, "proactive_offers"):
+            await self._move(offer, "undeliverable", "no consent to proactive offers")
+            return
+        sent = []
+        for conversation in conversations:
+            if await self._conversations.is_stopped(conversation):
+                continue
+            language = await self._conversations.language(conversation) or "fi"
+            reply = self._offer_message(offer, language)
+            try:
+                await self._delivery.send(conversation, [reply])
+            except DeliveryError as error:
+                logger.warning("offer not sent to a %s chat: %s", conversation.split(":")[0], error)
+                continue
+            await self._transcripts.append(conversation, [Entry("bot", reply.text, language=language)])
+            await self._conversations.set_open_offer(conversation, offer.offer_id)
+            await self._questions.close(conversation)  # the offer is the question now
+            sent.append(conversation.split(":")[0])
+        if sent:
+            await self._move(offer, "delivered", f"sent to {', '.join(sorted(set(sent)))}")
+        else:
+            await self._move(offer, "undeliverable", "the citizen's chats were stopped or unreachable")
+
+    def _offer_message(self, offer: Offer, language: str) -> Outbound:
+        details = self._details(offer, language)
+        text = self.texts.kind(offer.kind, "message", language, **details)
+        respond_by = format_date(offer.respond_by, language)
+        text += " " + self.texts.say(f"silence_{offer.on_silence}", language, respond_by=respond_by)
+        buttons = (
+            Button(self.texts.say("button_accept", language), "/affirm"),
+            Button(self.texts.say("button_change", language), "/request_change"),
+            Button(self.texts.say("button_human", language), "/request_human"),
+            Button(self.texts.say("button_why", language), WHY_PAYLOAD),
+        )
+        return Outbound(text=text, buttons=buttons, language=language)
+
+    def _details(self, offer: Offer, language: str) -> dict[str, str]:
+        values = dict(offer.details)
+        for key in ("start_date", "appointment_time"):
+            if key in values:
+                values[key] = format_date(values[key], language)
+        return values
+
+    async def expire(self, offer_id: str) -> None:
+        """``respond_by`` passed: apply ``on_silence`` to an offer still open (scheduler job)."""
+        offer = await self.offers.get(offer_id)
+        if offer is None or offer.status not in OPEN:
+            return
+        if offer.respond_by.timestamp() > time.time() + 1:  # moved by a re-creation: not yet
+            await self._scheduler.schedule(EXPIRY_JOB, offer_id, offer.respond_by.timestamp())
+            return
+        outcome = SILENCE_OUTCOME[offer.on_silence] if offer.status == "delivered" else "expired"
+        await self._move(offer, outcome, f"no answer by respond_by (on_silence={offer.on_silence})")
+        await self._close_in_conversations(offer)
+
+    async def _move(self, offer: Offer, status: str, cause: str) -> bool:
+        if not await self.offers.move(offer.offer_id, status, cause):
+            return False
+        current = await self.offers.get(offer.offer_id)
+        payload: dict[str, Any] = {
+            "offer_id": offer.offer_id,
+            "citizen_id": offer.citizen_id,
+            "status": status,
+            "cause": cause,
+            "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
+        if current and current.change_request:
+            payload["change_request"] = current.change_request
+        await self._callbacks.notify(offer.system, payload)
+        logger.info("offer moved to %s (%s)", status, cause)
+        return True
+
+    async def _close_in_conversations(self, offer: Offer) -> None:
+        for conversation in await self._links.conversations_of(offer.citizen_id):
+            await self._conversations.close_offer(conversation, offer.offer_id)
+
+    # -- in the conversation ----------------------------------------------------------------------------
+
+    async def open_offer(self, conversation: str) -> Offer | None:
+        """The offer the conversation may answer now: delivered there, still open, still linked."""
+        offer_id = await self._conversations.open_offer(conversation)
+        return await self._offer_of(conversation, offer_id) if offer_id else None
+
+    async def _offer_of(self, conversation: str, offer_id: str) -> Offer | None:
+        offer = await self.offers.get(offer_id)
+        citizen = await self._links.citizen_of(conversation)
+        if offer is None or citizen != offer.citizen_id:
+            return None
+        return offer
+
+    def _reply(self, text: str, language: str) -> Outbound:
+        return Outbound(text=text, language=language)
+
+    async def answer(self, conversation: str, answer: OfferAnswer, language: str) -> list[Outbound]:
+        """The citizen accepted, declined or asked to change the conversation's open offer."""
+        offer = await self.open_offer(conversation)
+        if offer is None:
+            return [self._reply(self.texts.say("no_open_offer", language), language)]
+        if offer.status != "delivered":
+            status = self.texts.say(f"status_{offer.status}", language)
+            return [self._reply(self.texts.say("already_answered", language, status=status), language)]
+        details = self._details(offer, language)
+        if answer is OfferAnswer.CHANGE:
+            await self._questions.ask(conversation, QuestionKind.CHANGE_WISH, offer.offer_id)
+            return [self._reply(self.texts.kind(offer.kind, "change_question", language), language)]
+        status = "accepted" if answer is OfferAnswer.ACCEPT else "declined"
+        if not await self._move(offer, status, f"the citizen answered in the chat ({conversation.split(':')[0]})"):
+            now = await self.offers.get(offer.offer_id)
+            word = self.texts.say(f"status_{now.status if now else status}", language)
+            return [self._reply(self.texts.say("already_answered", language, status=word), language)]
+        await self._close_in_conversations(offer)
+        return [self._reply(self.texts.kind(offer.kind, status, language, **details), language)]
+
+    async def change_request(self, conversation: str, offer_id: str, text: str, language: str) -> list[Outbound]:
+        """The citizen's words after "what would you like instead?" about the offer ``offer_id``."""
+        offer = await self._offer_of(conversation, offer_id)
+        if offer is None or offer.status != "delivered":
+            return [self._reply(self.texts.say("no_open_offer", language), language)]
+        await self.offers.set_change_request(offer.offer_id, text)
+        await self._move(
+            offer, "change_requested", f"the citizen asked for a change in the chat ({conversation.split(':')[0]})"
+        )
+        await self._close_in_conversations(offer)
+        return [self._reply(self.texts.kind(offer.kind, "change_recorded", language, request=text), language)]
