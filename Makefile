@@ -19,10 +19,11 @@ setup:                      ## create the virtualenv and install pinned dependen
 train: setup                ## train the model only if training data or config changed
 	@$(PY) -m bot train
 
-lint: setup                 ## ruff (lint and format) and mypy
+lint: setup                 ## ruff (lint and format), mypy, and the layers contract (import-linter)
 	$(PY) -m ruff check $(CODE) tests
 	$(PY) -m ruff format --check $(CODE) tests
 	$(PY) -m mypy $(CODE)
+	$(VENV)/bin/lint-imports
 
 eval: setup train           ## accuracy on the held-out test cases
 	$(PY) -m bench.nlu_eval --cases tests/data/heldout_fi.yml --cases tests/data/heldout_sv.yml --cases tests/data/heldout_en.yml

@@ -1,3 +1,3 @@
-"""The citizen chatbot service: domain services shared by the gateway and the action server."""
+"""The citizen chatbot service, one subpackage per concern (see README, "How it fits together")."""
 
 __version__ = "0.1.0"

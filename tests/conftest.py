@@ -20,6 +20,9 @@ from bot.cli.supervisor import Stack, free_port
 from bot.cli.training import require_model
 from bot.core.paths import knowledge_dir
 from bot.core.settings import RedisAddress, Settings
+from bot.handoff.agents import Agents
+from bot.handoff.cases import Handoff
+from bot.knowledge.handoff_config import load_handoff_config
 from bot.knowledge.opening_hours import WEEKDAYS
 from bot.systems.callbacks import add_system
 from tests.clients import Citizen
@@ -187,8 +190,9 @@ async def browser() -> AsyncIterator[Browser]:
 async def reset_handoff(redis: Any) -> None:
     """Tests share one Redis: start from no queues, no cases and no one online, so that a case
     left by an earlier test (its agent gone) is not put back into a queue by a gateway's sweep."""
-    keys = [*await redis.keys("citybot:queue:*"), *await redis.keys("citybot:case:*")]
-    await redis.delete("citybot:agents:online", "citybot:handoff:assigned", *keys)
+    agents = Agents(redis)
+    await Handoff(redis, load_handoff_config(), agents).reset()
+    await agents.reset_presence()
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, expect
-from redis.asyncio import Redis
 
 from bot.cli.supervisor import Stack
 from bot.handoff.agents import Agents
+from bot.store.redis import connect
 from tests.conftest import reset_handoff
 from tests.test_widget_browser import WCAG, open_widget, say
 
@@ -27,7 +27,7 @@ def site(stack: Stack) -> str:
 
 @pytest.fixture
 async def agent(stack: Stack) -> AsyncIterator[str]:
-    redis = Redis(host=stack.settings.redis.host, port=stack.settings.redis.port)
+    redis = connect(stack.settings.redis)
     username = f"browser{next(_names)}"
     await Agents(redis).create(username, f"Anna {username}", PASSWORD)
     await reset_handoff(redis)

@@ -10,6 +10,7 @@ import redis
 
 from bot.cli.supervisor import Stack
 from bot.knowledge.files import load_faq
+from bot.store import keys
 from tests.conftest import RestChat
 
 pytestmark = pytest.mark.integration
@@ -110,7 +111,7 @@ def test_conversation_is_stored_in_redis(stack: Stack, chat: Chat) -> None:
     settings = stack.settings
     client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
     try:
-        assert client.exists(f"citybot:tracker:{c.sender}") == 1
+        assert client.exists(keys.tracker(c.sender)) == 1
     finally:
         client.close()
 

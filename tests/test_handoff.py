@@ -23,9 +23,12 @@ from redis.asyncio import Redis
 from bot.cli.supervisor import Stack, free_port
 from bot.core.paths import PROJECT_ROOT
 from bot.gateway.app import create_app
-from bot.gateway.router import CANCEL_PAYLOAD
 from bot.handoff.agents import Agents
-from bot.handoff.cases import Handoff, load_handoff_config
+from bot.handoff.cases import Handoff
+from bot.handoff.texts import CANCEL_PAYLOAD
+from bot.knowledge.handoff_config import load_handoff_config
+from bot.store import keys
+from bot.store.redis import connect
 from channels.console import setup_console
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
@@ -43,7 +46,7 @@ _names = itertools.count(1)
 
 @pytest.fixture
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis(host=stack.settings.redis.host, port=stack.settings.redis.port)
+    client = connect(stack.settings.redis)
     yield client
     await client.close()
 
@@ -153,8 +156,8 @@ async def test_swedish_round_trip_queue_claim_chat_end_rating(
     await citizen.say("/handoff_rating_4", sid)
     [thanks] = await citizen.replies(1)
     assert thanks["text"].startswith("Tack")
-    ratings = await redis.xrevrange("citybot:handoff:ratings", count=1)
-    assert ratings[0][1][b"score"] == b"4" and ratings[0][1][b"agent"] == agent.encode()
+    ratings = await redis.xrevrange(keys.HANDOFF_RATINGS, count=1)
+    assert ratings[0][1]["score"] == "4" and ratings[0][1]["agent"] == agent
 
     await citizen.say("hej", sid)  # back with the bot
     [greeting] = await citizen.replies(1)
@@ -198,7 +201,7 @@ async def _claim_outcome(console: Console, conversation: str) -> dict[str, Any]:
 
 
 async def test_many_claims_at_once_in_redis_one_wins(redis: Redis) -> None:
-    handoff = Handoff(redis, load_handoff_config())
+    handoff = Handoff(redis, load_handoff_config(), Agents(redis))
     await handoff.enqueue("test:race", "webchat", "fi", "requested")
     results = await asyncio.gather(
         *[handoff.claim("test:race", f"racer{i}") for i in range(20)], return_exceptions=True
@@ -279,7 +282,7 @@ async def test_nobody_online_offers_to_leave_a_message(gateway: str, redis: Redi
     await citizen.say(CANCEL_PAYLOAD, sid)
     [cancelled] = await citizen.replies(1)
     assert "peruin" in cancelled["text"]
-    assert (await Handoff(redis, load_handoff_config()).case(f"webchat:{sid}")).mode == "bot"
+    assert (await Handoff(redis, load_handoff_config(), Agents(redis)).case(f"webchat:{sid}")).mode == "bot"
 
 
 @pytest.mark.parametrize(("language", "text"), [("fi", "ei sittenkään"), ("en", "never mind"), ("sv", "strunt samma")])

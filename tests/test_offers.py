@@ -31,6 +31,8 @@ from bot.core.settings import Settings
 from bot.gateway.app import create_app
 from bot.offers.texts import load_offer_texts
 from bot.privacy.identity import development_token
+from bot.store import keys
+from bot.store.redis import connect
 from channels.backoffice import setup_backoffice
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
@@ -167,7 +169,7 @@ async def city(stack: Stack, aiohttp_server: ServerFactory) -> AsyncIterator[Cit
         callback_base_delay=0.2,
     )
     server = await aiohttp_server(create_app(settings, [setup_webchat, setup_telegram, setup_backoffice]))
-    redis = Redis(host=settings.redis.host, port=settings.redis.port)
+    redis = connect(settings.redis)
     yield City(f"http://127.0.0.1:{server.port}", token, back, fake, settings, redis)
     await redis.close()
     await runner.cleanup()
@@ -473,14 +475,14 @@ async def test_delete_my_data_removes_the_chat_history_but_keeps_offers(city: Ci
     _, created = await city.offer(who)
     await person.replies(1)
     conversation = f"webchat:{sid}"
-    assert await city.redis.exists(f"citybot:tracker:{conversation}", f"citybot:log:{conversation}") == 2
+    assert await city.redis.exists(keys.tracker(conversation), keys.transcript(conversation)) == 2
     await person.say("poista tietoni", sid)
     [question] = await person.replies(1)
     assert question["text"] == TEXTS.mydata["delete_question"]["fi"]
     await person.say("/mydata_delete_yes", sid)
     [deleted] = await person.replies(1)
     assert deleted["text"] == TEXTS.mydata["deleted"]["fi"]
-    assert await city.redis.exists(f"citybot:tracker:{conversation}", f"citybot:log:{conversation}") == 0
+    assert await city.redis.exists(keys.tracker(conversation), keys.transcript(conversation)) == 0
     status, offer = await city.call("GET", f"/api/v1/offers/{created['offer_id']}")
     assert status == 200 and offer["status"] == "delivered"  # a city record: kept
     _, export = await city.call("GET", f"/api/v1/citizens/{who}/export")
@@ -509,7 +511,7 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     assert any("Elsa" in e["text"] for e in export["conversations"][0]["transcript"])
     status, erased = await city.call("DELETE", f"/api/v1/citizens/{who}")
     assert status == 200 and erased["deleted_conversations"] == 1
-    assert await city.redis.exists(f"citybot:log:webchat:{sid}") == 0
+    assert await city.redis.exists(keys.transcript(f"webchat:{sid}")) == 0
     _, after = await city.call("GET", f"/api/v1/citizens/{who}/export")
     assert after["conversations"] == [] and len(after["offers"]) == 1 and after["consent"]["history"]
 

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from bot.cli.supervisor import Stack
 from bot.gateway.app import create_app
 from bot.knowledge.files import load_faq
+from bot.store import keys
 from channels.telegram import setup_telegram
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
 
@@ -138,6 +139,6 @@ async def test_stop_is_recorded_on_the_conversation(webhook: str, fake: FakeTele
     await post(webhook, message_update(next(_ids), chat, "/stop"))
     client = redis.Redis(host=stack.settings.redis.host, port=stack.settings.redis.port)
     try:
-        assert client.hget(f"citybot:conv:telegram:{chat}", "stopped") == b"1"
+        assert client.hget(keys.conversation(f"telegram:{chat}"), "stopped") == b"1"
     finally:
         client.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -45,6 +45,22 @@ def to_outbound(reply: dict[str, Any], language: str | None) -> Outbound:
     )
     links = tuple(dict.fromkeys(_URL.findall(text)))
     return Outbound(text=text, buttons=buttons, links=links, language=language)
+
+
+class BotClient(Protocol):
+    """What the gateway needs of the bot; ``RasaClient`` over HTTP, a fake in the core tests."""
+
+    async def send(self, message: Inbound) -> BotTurn:
+        """The bot's turn for one message; BotUnavailableError when it cannot answer."""
+        ...
+
+    async def parse(self, text: str) -> tuple[str | None, float]:
+        """Only the NLU: the intent of ``text`` and its confidence."""
+        ...
+
+    async def healthy(self) -> bool:
+        """True when the bot answers."""
+        ...
 
 
 class RasaClient:

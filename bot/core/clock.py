@@ -2,8 +2,9 @@
 
 import os
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from bot.knowledge.opening_hours import CITY_TZ
+CITY_TZ = ZoneInfo("Europe/Helsinki")
 
 FIXED_NOW_ENV = "CITYBOT_FIXED_NOW"
 

@@ -19,7 +19,7 @@ import asyncio
 import logging
 
 from bot.conversation.questions import Question, QuestionKind, Questions
-from bot.conversation.rasa_client import RasaClient
+from bot.conversation.rasa_client import BotClient
 from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
 from bot.core.envelope import Inbound, Outbound
@@ -41,7 +41,7 @@ class Router:
         conversations: Conversations,
         questions: Questions,
         transcripts: Transcripts,
-        bot: RasaClient,
+        bot: BotClient,
         handoff: HandoffDesk,
         offers: OfferDesk,
         mydata: MyData,

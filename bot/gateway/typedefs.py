@@ -5,7 +5,7 @@ from redis.asyncio import Redis
 
 from bot.conversation.delivery import Delivery
 from bot.conversation.outbox import Outbox
-from bot.conversation.rasa_client import RasaClient
+from bot.conversation.rasa_client import BotClient
 from bot.conversation.records import Conversations
 from bot.core.settings import Settings
 from bot.gateway.router import Router
@@ -22,7 +22,7 @@ from bot.systems.callbacks import Systems
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 HTTP = web.AppKey("http", ClientSession)
-BOT = web.AppKey("bot", RasaClient)
+BOT = web.AppKey("bot", BotClient)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 OUTBOX = web.AppKey("outbox", Outbox)
 ROUTER = web.AppKey("router", Router)

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from bot.conversation.delivery import Delivery, DeliveryError
-from bot.conversation.rasa_client import BotUnavailableError, RasaClient
+from bot.conversation.rasa_client import BotClient, BotUnavailableError
 from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
 from bot.core.envelope import Inbound, Outbound
@@ -41,7 +41,7 @@ class HandoffDesk:
         transcripts: Transcripts,
         delivery: Delivery,
         conversations: Conversations,
-        bot: RasaClient,
+        bot: BotClient,
     ) -> None:
         self.handoff = handoff
         self.texts = HandoffTexts(handoff.config.texts)

@@ -14,11 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
+from bot.core.clock import CITY_TZ
 from bot.core.errors import KnowledgeError
 from bot.core.i18n import pick
 from bot.core.paths import knowledge_dir
 from bot.knowledge.files import load_calendar, load_texts, read_yaml, trilingual
-from bot.knowledge.opening_hours import CITY_TZ
 from bot.knowledge.time_words import format_time
 from bot.offers.store import KINDS
 
