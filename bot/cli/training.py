@@ -51,6 +51,16 @@ def fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def code_fingerprint() -> str:
+    """A short hash of our training code only (its files and their paths)."""
+    digest = hashlib.sha256()
+    for item in TRAINING_CODE:
+        for path in sorted(item.rglob("*.py")) if item.is_dir() else [item]:
+            digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def model_path() -> Path:
     """Where the model for the current inputs is (or will be)."""
     return models_dir() / f"citybot-{fingerprint()}.tar.gz"
@@ -99,7 +109,12 @@ def train(force: bool = False) -> Path:
         "--fixed-model-name",
         target.name.removesuffix(".tar.gz"),
     ]
-    result = subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_env())
+    env = rasa_env()
+    # Rasa caches trained components by their configuration and data, not by their code: a
+    # component pickled before our code moved (a function's module path) would be reused and
+    # fail to load. One cache per version of our training code.
+    env["RASA_CACHE_DIRECTORY"] = str(PROJECT_ROOT / ".rasa" / f"cache-{code_fingerprint()}")
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=env)
     if result.returncode != 0 or not target.exists():
         raise ModelMissingError(f"training failed (exit {result.returncode}); see the output above")
     print(f"Trained in {time.monotonic() - started:.0f} s: {target.relative_to(PROJECT_ROOT)}", flush=True)
