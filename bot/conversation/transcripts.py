@@ -1,6 +1,6 @@
 """Each conversation's transcript, as a Redis stream: what the citizen, the bot and agents said.
 
-One stream per conversation (``citybot:log:<conversation id>``), so an agent's console that
+One stream per conversation (``log:<conversation id>``), so an agent's console that
 reconnects reads the entries after the last id it saw: every entry arrives once and in order.
 Entries are flat string maps (what a stream holds); ``from`` is ``citizen``, ``bot``, ``agent``,
 ``system`` or ``note`` (an agent's private note, never sent to the citizen). The stream is capped

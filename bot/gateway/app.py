@@ -16,15 +16,10 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bot.conversation.delivery import Delivery
-from bot.conversation.outbox import Outbox
-from bot.conversation.questions import Questions
 from bot.conversation.rasa_client import RasaClient
-from bot.conversation.records import Conversations
-from bot.conversation.trackers import Trackers
-from bot.conversation.transcripts import Transcripts
 from bot.core.settings import Settings
 from bot.core.shutdown import shut
-from bot.gateway.router import Router
+from bot.gateway.services import build_services
 from bot.gateway.typedefs import (
     AGENTS,
     BOT,
@@ -44,20 +39,9 @@ from bot.gateway.typedefs import (
     SYSTEMS,
     VERIFIER,
 )
-from bot.handoff.agents import Agents
-from bot.handoff.cases import Handoff
-from bot.handoff.service import HandoffDesk
-from bot.knowledge.handoff_config import load_handoff_config
-from bot.mydata.in_chat import MyData
-from bot.mydata.rights import DataRights
-from bot.offers.desk import OfferDesk
-from bot.offers.store import Offers
-from bot.offers.texts import load_offer_texts
-from bot.privacy.consent import Consents
-from bot.privacy.identity import Links, TokenVerifier, ensure_development_key, load_identity_keys
+from bot.privacy.identity import TokenVerifier, ensure_development_key, load_identity_keys
 from bot.store.redis import connect
-from bot.store.scheduler import Scheduler
-from bot.systems.callbacks import Callbacks, Systems
+from bot.systems.callbacks import Systems
 
 logger = logging.getLogger(__name__)
 ChannelSetup = Callable[[web.Application], None]
@@ -68,28 +52,13 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = connect(settings.redis)
     session = aiohttp.ClientSession()
-    app[REDIS], app[HTTP] = redis, session
     bot = RasaClient(session, settings.rasa_url, settings.rasa_token)
-    conversations, transcripts = Conversations(redis), Transcripts(redis, settings.transcript_days)
-    questions, outbox = Questions(redis), Outbox(redis)
-    links, consents, offers = Links(redis), Consents(redis), Offers(redis)
-    agents = Agents(redis, grace_seconds=settings.agent_grace_seconds)
-    handoff = Handoff(redis, load_handoff_config(), agents)
-    scheduler = Scheduler(redis)
-    callbacks = Callbacks(redis, scheduler, session, app[SYSTEMS], base_delay=settings.callback_base_delay)
-    texts = load_offer_texts()
-    rights = DataRights(
-        links, consents, offers, conversations, transcripts, outbox, questions, Trackers(redis), handoff
-    )
-    desk = HandoffDesk(handoff, transcripts, app[DELIVERY], conversations, bot)
-    offer_desk = OfferDesk(
-        offers, links, consents, conversations, questions, transcripts, app[DELIVERY], scheduler, callbacks, texts
-    )
-    mydata = MyData(links, consents, offers, conversations, questions, rights, texts, settings.transcript_days)
-    app[CONVERSATIONS], app[OUTBOX], app[AGENTS], app[CONSENTS] = conversations, outbox, agents, consents
-    app[HANDOFF], app[OFFERS], app[MYDATA], app[RIGHTS], app[SCHEDULER] = desk, offer_desk, mydata, rights, scheduler
-    app[ROUTER] = Router(conversations, questions, transcripts, bot, desk, offer_desk, mydata)
-    app[BOT] = bot
+    services = build_services(settings, redis, bot, app[DELIVERY], app[SYSTEMS], session)
+    app[REDIS], app[HTTP], app[BOT] = redis, session, bot
+    app[CONVERSATIONS], app[OUTBOX], app[AGENTS] = services.conversations, services.outbox, services.agents
+    app[CONSENTS], app[SCHEDULER], app[ROUTER] = services.consents, services.scheduler, services.router
+    app[HANDOFF], app[OFFERS] = services.handoff, services.offers
+    app[MYDATA], app[RIGHTS] = services.mydata, services.rights
     yield
     await shut(session.close(), "http session")
     await shut(redis.close(), "redis client")

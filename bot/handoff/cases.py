@@ -340,13 +340,14 @@ class Handoff:
         if await self._redis.hget(keys.case(conversation_id), "mode") == CaseMode.AGENT.value:
             await self._redis.publish(keys.HANDOFF_TYPING, conversation_id)
 
-    async def requeue_abandoned(self) -> list[str]:
+    async def requeue_abandoned(self, now: float | None = None) -> list[str]:
         """Put cases whose agent has had no console for the grace time back at the queue head.
 
         Every gateway process calls this now and then; the script moves a case only if the same
         agent still holds it, so each case moves once.
         """
-        cutoff = time.time() - self.agents.grace_seconds
+        moment = time.time() if now is None else now
+        cutoff = moment - self.agents.grace_seconds
         moved = []
         for member in await self._redis.smembers(keys.HANDOFF_ASSIGNED):
             case = await self.case(member)
@@ -357,7 +358,7 @@ class Handoff:
             if seen is not None and seen >= cutoff:
                 continue
             names = [keys.queue(case.queue), keys.case(case.conversation), keys.HANDOFF_ASSIGNED]
-            args = [case.conversation, case.agent, f"{time.time():.3f}", case.queue]
+            args = [case.conversation, case.agent, f"{moment:.3f}", case.queue]
             if await self._requeue_head(keys=names, args=args):
                 logger.info("conversation put back at the head of queue %s: its agent went away", case.queue)
                 await self._event("requeued", case.conversation, case.agent)

@@ -195,9 +195,9 @@ class HandoffDesk:
         await self.announce(conversation, replies)
         return case
 
-    async def requeue_abandoned(self) -> list[str]:
+    async def requeue_abandoned(self, now: float | None = None) -> list[str]:
         """Put back conversations whose agent went away, and tell each citizen (once)."""
-        moved = await self.handoff.requeue_abandoned()
+        moved = await self.handoff.requeue_abandoned(now)
         for conversation in moved:
             case = await self.handoff.case(conversation)
             reply = self.texts.reply(

@@ -133,12 +133,13 @@ class OfferDesk:
                 values[key] = format_date(values[key], language)
         return values
 
-    async def expire(self, offer_id: str) -> None:
+    async def expire(self, offer_id: str, now: float | None = None) -> None:
         """``respond_by`` passed: apply ``on_silence`` to an offer still open (scheduler job)."""
         offer = await self.offers.get(offer_id)
         if offer is None or offer.status not in OPEN:
             return
-        if offer.respond_by.timestamp() > time.time() + 1:  # moved by a re-creation: not yet
+        moment = time.time() if now is None else now
+        if offer.respond_by.timestamp() > moment + 1:  # moved by a re-creation: not yet
             await self._scheduler.schedule(EXPIRY_JOB, offer_id, offer.respond_by.timestamp())
             return
         outcome = SILENCE_OUTCOME[offer.on_silence] if offer.status == "delivered" else "expired"

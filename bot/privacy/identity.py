@@ -52,7 +52,7 @@ def load_identity_keys(path: Path) -> list[IdentityKey]:
     if not path.exists():
         return []
     data = read_yaml(path) or {}
-    keys = []
+    loaded = []
     for entry in data.get("keys") or []:
         algorithm = str(entry.get("alg", ""))
         if algorithm not in ALGORITHMS:
@@ -60,8 +60,8 @@ def load_identity_keys(path: Path) -> list[IdentityKey]:
         material = entry.get("public_key") if algorithm != "HS256" else entry.get("secret")
         if not isinstance(material, str) or len(material) < 32:
             raise IdentityError("config", f"{path}: key {entry.get('kid')!r} needs its public_key or a 32+ char secret")
-        keys.append(IdentityKey(str(entry.get("kid") or ""), algorithm, material))
-    return keys
+        loaded.append(IdentityKey(str(entry.get("kid") or ""), algorithm, material))
+    return loaded
 
 
 def ensure_development_key(path: Path) -> None:

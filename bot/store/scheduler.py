@@ -23,7 +23,7 @@ from bot.store import keys
 logger = logging.getLogger(__name__)
 DUE_KEY = keys.JOBS_DUE
 LEASE_KEY = keys.JOBS_LEASED
-Handler = Callable[[str], Awaitable[None]]
+Handler = Callable[[str, float], Awaitable[None]]  # (job id, the time the run is for)
 
 _TAKE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -55,7 +55,7 @@ class Scheduler:
         self._reap = redis.register_script(_REAP)
 
     def register(self, kind: str, handler: Handler) -> None:
-        """Run ``handler(job_id)`` for due jobs of ``kind``."""
+        """Run ``handler(job_id, now)`` for due jobs of ``kind`` (``now``: the time of ``run_due``)."""
         self._handlers[kind] = handler
 
     async def schedule(self, kind: str, job_id: str, at: float) -> None:
@@ -84,7 +84,7 @@ class Scheduler:
                 logger.error("no handler for scheduled jobs of kind %s", kind)
                 continue
             try:
-                await handler(job_id)
+                await handler(job_id, moment)
             except Exception:  # a failed job is retried when its lease ends; others still run
                 logger.exception("scheduled %s job failed; it will be retried", kind)
                 continue

@@ -179,7 +179,7 @@ class Callbacks:
         await self._scheduler.schedule(JOB_KIND, delivery, time.time())
         return delivery
 
-    async def _deliver(self, delivery: str) -> None:
+    async def _deliver(self, delivery: str, now: float) -> None:
         key = keys.callback(delivery)
         data: dict[str, str] = await self._redis.hgetall(key)
         system = self._systems.get(str(data.get("system")))
@@ -210,4 +210,4 @@ class Callbacks:
             return
         delay = min(3600.0, self._base_delay * 2 ** (attempts - 1))
         logger.warning("callback to %s failed (%s); retry %s in %.1f s", system.name, outcome, attempts, delay)
-        await self._scheduler.schedule(JOB_KIND, delivery, time.time() + delay)
+        await self._scheduler.schedule(JOB_KIND, delivery, max(now, time.time()) + delay)

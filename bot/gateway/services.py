@@ -1,0 +1,95 @@
+"""Every service of a gateway process, built from its resources in one place.
+
+The app factory builds them once per process; the fast core tests build them around an
+embedded Redis and a fake bot, without Rasa or aiohttp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+from redis.asyncio import Redis
+
+from bot.conversation.delivery import Delivery
+from bot.conversation.outbox import Outbox
+from bot.conversation.questions import Questions
+from bot.conversation.rasa_client import BotClient
+from bot.conversation.records import Conversations
+from bot.conversation.trackers import Trackers
+from bot.conversation.transcripts import Transcripts
+from bot.core.settings import Settings
+from bot.gateway.router import Router
+from bot.handoff.agents import Agents
+from bot.handoff.cases import Handoff
+from bot.handoff.service import HandoffDesk
+from bot.knowledge.handoff_config import load_handoff_config
+from bot.mydata.in_chat import MyData
+from bot.mydata.rights import DataRights
+from bot.offers.desk import OfferDesk
+from bot.offers.store import Offers
+from bot.offers.texts import load_offer_texts
+from bot.privacy.consent import Consents
+from bot.privacy.identity import Links
+from bot.store.scheduler import Scheduler
+from bot.systems.callbacks import Callbacks, Systems
+
+
+@dataclass(frozen=True)
+class Services:
+    """The services of one gateway process (all state is in Redis; these hold none)."""
+
+    conversations: Conversations
+    transcripts: Transcripts
+    questions: Questions
+    outbox: Outbox
+    links: Links
+    consents: Consents
+    agents: Agents
+    scheduler: Scheduler
+    handoff: HandoffDesk
+    offers: OfferDesk
+    mydata: MyData
+    rights: DataRights
+    router: Router
+
+
+def build_services(
+    settings: Settings,
+    redis: Redis,
+    bot: BotClient,
+    delivery: Delivery,
+    systems: Systems,
+    session: aiohttp.ClientSession,
+) -> Services:
+    """Wire the services of a gateway process around its Redis client, bot client and delivery."""
+    conversations, transcripts = Conversations(redis), Transcripts(redis, settings.transcript_days)
+    questions, outbox = Questions(redis), Outbox(redis)
+    links, consents, offers = Links(redis), Consents(redis), Offers(redis)
+    agents = Agents(redis, grace_seconds=settings.agent_grace_seconds)
+    cases = Handoff(redis, load_handoff_config(), agents)
+    scheduler = Scheduler(redis)
+    callbacks = Callbacks(redis, scheduler, session, systems, base_delay=settings.callback_base_delay)
+    texts = load_offer_texts()
+    rights = DataRights(links, consents, offers, conversations, transcripts, outbox, questions, Trackers(redis), cases)
+    handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot)
+    offer_desk = OfferDesk(
+        offers, links, consents, conversations, questions, transcripts, delivery, scheduler, callbacks, texts
+    )
+    mydata = MyData(links, consents, offers, conversations, questions, rights, texts, settings.transcript_days)
+    router = Router(conversations, questions, transcripts, bot, handoff, offer_desk, mydata)
+    return Services(
+        conversations=conversations,
+        transcripts=transcripts,
+        questions=questions,
+        outbox=outbox,
+        links=links,
+        consents=consents,
+        agents=agents,
+        scheduler=scheduler,
+        handoff=handoff,
+        offers=offer_desk,
+        mydata=mydata,
+        rights=rights,
+        router=router,
+    )

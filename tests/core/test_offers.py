@@ -1,0 +1,141 @@
+"""Offers and the citizen's data in the chat, on a real Redis with a fake bot: delivery with
+consent, answers bound to the offer, the silent default on a driven clock, and "delete my data?"
+that an ignored question can no longer trigger (a defect of the old structure)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from bot.conversation.questions import QuestionKind
+from bot.mydata.in_chat import DELETE_YES
+from bot.offers.store import Offer, parse_offer
+from bot.store import keys
+from tests.core.conftest import Core
+
+CITIZEN = "citizen-42"
+CHAT = "webchat:elsa-parent"
+
+
+def school_offer(offer_id: str = "school-1", hours: float = 24, on_silence: str = "accept") -> Offer:
+    body: dict[str, Any] = {
+        "offer_id": offer_id,
+        "citizen_id": CITIZEN,
+        "kind": "school_placement",
+        "details": {
+            "child_name": "Elsa",
+            "school_name": "Lauttasaaren ala-asteen koulu",
+            "school_address": "Isokaari 1",
+            "start_date": "2027-08-05",
+        },
+        "respond_by": (datetime.now(timezone.utc) + timedelta(hours=hours)).isoformat(),
+        "on_silence": on_silence,
+    }
+    return parse_offer(body, "school_office")
+
+
+async def linked_with_consent(core: Core, conversation: str = CHAT) -> None:
+    await core.services.links.link(conversation, CITIZEN, "test")
+    await core.services.consents.set(CITIZEN, "proactive_offers", True, "backoffice")
+    await core.services.conversations.touch(conversation, "webchat", "fi")
+
+
+async def status(core: Core, offer_id: str = "school-1") -> str:
+    offer = await core.services.offers.offers.get(offer_id)
+    assert offer is not None
+    return offer.status
+
+
+async def test_an_offer_is_delivered_only_to_a_linked_chat_with_consent(core: Core) -> None:
+    await core.services.links.link(CHAT, CITIZEN, "test")
+    stored, created = await core.services.offers.create(school_offer())
+    assert created and stored.status == "undeliverable" and core.delivered.to(CHAT) == []
+    await core.services.consents.set(CITIZEN, "proactive_offers", True, "backoffice")
+    stored, _ = await core.services.offers.create(school_offer("school-2"))
+    assert stored.status == "delivered"
+    [message] = core.delivered.to(CHAT)
+    assert "Elsa" in message.text and [b.payload for b in message.buttons][0] == "/affirm"
+
+
+async def test_accept_by_button_and_the_offer_stays_answered(core: Core) -> None:
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    [accepted] = await core.say(CHAT, "/affirm")
+    assert await status(core) == "accepted" and "Lauttasaaren" in accepted.text
+    [again] = await core.say(CHAT, "/affirm")
+    assert await status(core) == "accepted" and again.text != accepted.text
+
+
+async def test_a_change_wish_is_recorded_for_the_offer_asked_about(core: Core) -> None:
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    await core.say(CHAT, "/request_change")
+    question = await core.services.questions.open(CHAT)
+    assert question is not None and question.kind is QuestionKind.CHANGE_WISH and question.subject == "school-1"
+    await core.say(CHAT, "Voisiko koulu olla Vattuniemessä?")
+    offer = await core.services.offers.offers.get("school-1")
+    assert offer is not None and offer.status == "change_requested" and "Vattuniemessä" in offer.change_request
+    assert await core.services.questions.open(CHAT) is None
+
+
+async def test_a_button_pressed_instead_of_a_change_wish_closes_the_question(core: Core) -> None:
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    await core.say(CHAT, "/request_change")
+    await core.say(CHAT, "/request_human")  # not an answer to "what would you like instead?"
+    assert await core.services.questions.open(CHAT) is None
+    await core.say(CHAT, "kuinka kauan kirjasto on auki?")
+    assert await status(core) == "delivered"
+
+
+async def test_respond_by_applies_the_silent_default_on_a_driven_clock(core: Core) -> None:
+    await linked_with_consent(core)
+    offer = school_offer(hours=1, on_silence="decline")
+    await core.services.offers.create(offer)
+    scheduler = core.services.scheduler
+    await scheduler.run_due(now=time.time())
+    assert await status(core) == "delivered"
+    await scheduler.run_due(now=offer.respond_by.timestamp() + 1)
+    assert await status(core) == "declined"
+    assert await core.services.conversations.open_offer(CHAT) is None
+
+
+async def test_yes_to_delete_my_data_deletes_the_conversation(core: Core) -> None:
+    await linked_with_consent(core)
+    [question] = await core.say(CHAT, "poista tietoni")
+    assert [b.payload for b in question.buttons][0] == DELETE_YES
+    await core.say(CHAT, DELETE_YES)
+    assert await core.services.links.citizen_of(CHAT) is None
+    assert await core.redis.exists(keys.transcript(CHAT)) == 0
+
+
+async def test_an_ignored_delete_question_does_not_delete_on_a_later_accept(core: Core) -> None:
+    """Before: "delete my data?" left unanswered stayed pending, and pressing Accept on an offer
+    later deleted the chat history and unlinked the chat, and left the offer unanswered."""
+    await linked_with_consent(core)
+    await core.say(CHAT, "poista tietoni")
+    await core.say(CHAT, "milloin kirjasto aukeaa?")  # the citizen goes on with something else
+    await core.services.offers.create(school_offer())
+    [answer] = await core.say(CHAT, "/affirm")
+    assert await status(core) == "accepted" and "Lauttasaaren" in answer.text
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN
+    assert await core.redis.exists(keys.transcript(CHAT)) == 1
+
+
+async def test_an_offer_arriving_after_a_delete_question_closes_it(core: Core) -> None:
+    await linked_with_consent(core)
+    await core.say(CHAT, "poista tietoni")
+    await core.services.offers.create(school_offer())  # a new question replaces the older one
+    await core.say(CHAT, "kyllä")
+    assert await status(core) == "accepted"
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN
+
+
+async def test_a_stale_delete_button_deletes_nothing(core: Core) -> None:
+    await linked_with_consent(core)
+    await core.say(CHAT, "poista tietoni")
+    await core.services.questions.close(CHAT)  # as when the question expires
+    [reply] = await core.say(CHAT, DELETE_YES)
+    assert "poista" in reply.text.lower()  # says the request is no longer open
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN
