@@ -43,7 +43,6 @@ from typing import Any
 import aiohttp
 import socketio
 import yaml
-from redis.asyncio import Redis
 
 from bench.load_webchat import bench_settings, pause, pause_before_start, percentile
 from bot.cli.supervisor import Stack, exit_on_sigterm
@@ -51,6 +50,7 @@ from bot.core.paths import knowledge_dir
 from bot.core.settings import Settings
 from bot.handoff.agents import Agents
 from bot.knowledge.opening_hours import WEEKDAYS
+from bot.store.redis import connect
 
 logger = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ async def conversation(
 async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     base = f"http://127.0.0.1:{settings.gateway_port}"
     tally = Tally()
-    redis = Redis(host=settings.redis.host, port=settings.redis.port)
+    redis = connect(settings.redis)
     consoles: list[Console] = []
     pairs: list[tuple[Citizen, Console]] = []
     try:

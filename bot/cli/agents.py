@@ -16,12 +16,11 @@ import subprocess
 import sys
 import time
 
-from redis.asyncio import Redis
-
 from bot.core.errors import CitybotError, ServiceStartError
 from bot.core.i18n import LANGUAGES
 from bot.core.settings import Settings, load_settings
 from bot.handoff.agents import AgentError, Agents
+from bot.store.redis import connect
 
 PASSWORD_ENV = "CITYBOT_AGENT_PASSWORD"
 
@@ -55,8 +54,7 @@ def _password() -> str:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> None:
-    address = settings.redis
-    redis = Redis(host=address.host, port=address.port, db=address.db, password=address.password)
+    redis = connect(settings.redis)
     agents = Agents(redis)
     try:
         if args.agent_command == "add":
