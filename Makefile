@@ -5,13 +5,16 @@ CODE := bot actions channels nlu/components bench
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test setup train lint eval crossval lock clean
+.PHONY: run test test-core setup train lint eval crossval lock clean
 
 run: setup train            ## set up, train if needed, start everything, chat in the terminal
 	$(PY) -m bot run
 
 test: setup train lint      ## set up, train if needed, lint, run the whole test suite
 	$(PY) -m pytest
+
+test-core: setup            ## only the fast core tests: real (embedded) Redis, a fake bot, no Rasa
+	$(PY) -m pytest tests/core tests/test_structure.py
 
 setup:                      ## create the virtualenv and install pinned dependencies
 	@scripts/setup.sh

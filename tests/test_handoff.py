@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from bot.cli.supervisor import Stack, free_port
+from bot.conversation.transcripts import Transcripts
 from bot.core.paths import PROJECT_ROOT
 from bot.gateway.app import create_app
 from bot.handoff.agents import Agents
@@ -230,7 +231,11 @@ async def test_citizen_messages_while_the_agent_reconnects_arrive_once_in_order(
     await console.disconnect()
     for n in range(1, 6):
         await citizen.say(f"message {n} while you were away", sid)
-    await asyncio.sleep(0.5)
+    transcripts = Transcripts(redis)
+    for _ in range(100):  # until the gateway has recorded all five (no reply comes while an agent holds it)
+        if len(await transcripts.read(conversation, after=last_seen)) >= 5:
+            break
+        await asyncio.sleep(0.05)
     await console.connect()
     await console.send(type="open", conversation=conversation, after=last_seen)
     reopened = await console.expect("transcript", lambda m: m["conversation"] == conversation and m["entries"])

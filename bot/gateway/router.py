@@ -24,7 +24,6 @@ from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
 from bot.core.envelope import Inbound, Outbound
 from bot.core.protocol import DataRequest, HandoffRequest, OfferAnswer, OfferReply
-from bot.handoff.cases import Handoff
 from bot.handoff.service import HandoffDesk, bot_entry
 from bot.mydata.in_chat import DELETE_NO, DELETE_YES, UNLINK_PAYLOAD, MyData
 from bot.offers.desk import WHY_PAYLOAD, OfferDesk
@@ -54,15 +53,11 @@ class Router:
         self._offers = offers
         self._mydata = mydata
 
-    @property
-    def _cases(self) -> Handoff:
-        return self._handoff.handoff
-
     async def handle(self, message: Inbound) -> list[Outbound]:
         """The replies to ``message``; none for a repeated delivery of the same message."""
         conversation = message.conversation_id
         first, case = await asyncio.gather(
-            self._conversations.first_delivery(conversation, message.message_id), self._cases.case(conversation)
+            self._conversations.first_delivery(conversation, message.message_id), self._handoff.case(conversation)
         )
         if not first:
             logger.info("duplicate delivery of %s message %s ignored", message.channel, message.message_id)

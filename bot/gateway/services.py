@@ -47,6 +47,7 @@ class Services:
     consents: Consents
     agents: Agents
     scheduler: Scheduler
+    cases: Handoff
     handoff: HandoffDesk
     offers: OfferDesk
     mydata: MyData
@@ -87,6 +88,7 @@ def build_services(
         consents=consents,
         agents=agents,
         scheduler=scheduler,
+        cases=cases,
         handoff=handoff,
         offers=offer_desk,
         mydata=mydata,

@@ -43,12 +43,50 @@ class HandoffDesk:
         conversations: Conversations,
         bot: BotClient,
     ) -> None:
-        self.handoff = handoff
+        self._cases = handoff
+        self._agents = handoff.agents
         self.texts = HandoffTexts(handoff.config.texts)
         self._transcripts = transcripts
         self._delivery = delivery
         self._conversations = conversations
         self._bot = bot
+
+    # -- reading, for the router and the consoles ------------------------------------------------------
+
+    async def case(self, conversation: str) -> Case:
+        """Who answers the conversation now."""
+        return await self._cases.case(conversation)
+
+    def queues(self) -> list[dict[str, Any]]:
+        """The queues with their names in fi, sv and en."""
+        config = self._cases.config
+        return [{"id": queue, "name": config.queue_names[queue]} for queue in config.queues]
+
+    async def waiting(self) -> list[dict[str, Any]]:
+        """Every queued case with its waiting time, each queue's head first."""
+        return await self._cases.waiting()
+
+    async def held_by(self, agent: Agent) -> list[Case]:
+        """The cases the agent holds now."""
+        return await self._cases.held_by(agent.username)
+
+    async def held(self, conversation: str, agent: Agent) -> Case:
+        """The case, if the agent holds it; HandoffError ``not_yours`` otherwise."""
+        return await self._cases.held(conversation, agent.username)
+
+    async def latest_event_id(self) -> str:
+        """Where a console starts following the handoff events."""
+        return await self._cases.latest_event_id()
+
+    @property
+    def events_stream(self) -> str:
+        """The stream of case changes (a console follows it with the transcripts it shows)."""
+        return self._cases.events_stream
+
+    @property
+    def typing_channel(self) -> str:
+        """The pub/sub channel of citizens' typing signals."""
+        return self._cases.typing_channel
 
     # -- the citizen's side ---------------------------------------------------------------------------
 
@@ -56,16 +94,16 @@ class HandoffDesk:
         """Queue the conversation, or offer to leave a message; say which, in the citizen's language."""
         conversation, lang = message.conversation_id, language or "fi"
         lead_key = f"lead_{reason.value}" if self.texts.has(f"lead_{reason.value}") else "lead_requested"
-        queue = self.handoff.config.queue_for(lang)
-        availability = await self.handoff.availability(queue)
+        queue = self._cases.config.queue_for(lang)
+        availability = await self._cases.availability(queue)
         cancel = self.texts.cancel_button(lang)
         if availability.open:
-            await self.handoff.enqueue(conversation, message.channel, lang, reason.value)
-            position = await self.handoff.position(conversation, queue)
+            await self._cases.enqueue(conversation, message.channel, lang, reason.value)
+            position = await self._cases.position(conversation, queue)
             place, minutes = (position.position, position.wait_minutes) if position else (1, 1)
             status = self.texts.reply("queued", lang, cancel, position=place, minutes=minutes)
         else:
-            await self.handoff.await_message(conversation, message.channel, lang, reason.value)
+            await self._cases.await_message(conversation, message.channel, lang, reason.value)
             if availability.nobody_online:
                 status = self.texts.reply("nobody_online", lang, cancel)
             elif availability.opens_at is not None:
@@ -91,14 +129,14 @@ class HandoffDesk:
         if case.mode in (CaseMode.QUEUED, CaseMode.MESSAGE):
             await self._log_citizen(message, language)
             if await self._cancels(message.text):
-                await self.handoff.to_bot(conversation, "cancelled")
+                await self._cases.to_bot(conversation, "cancelled")
                 return await self._say(conversation, [self.texts.reply("cancelled", language)])
             if case.mode is CaseMode.MESSAGE:
-                await self.handoff.enqueue(
+                await self._cases.enqueue(
                     conversation, message.channel, case.language, case.reason, kind=CaseKind.MESSAGE
                 )
                 return await self._say(conversation, [self.texts.reply("message_saved", language)])
-            position = await self.handoff.position(conversation, case.queue)
+            position = await self._cases.position(conversation, case.queue)
             if case.kind is CaseKind.MESSAGE or position is None:
                 return await self._say(conversation, [self.texts.reply("message_saved", language)])
             reply = self.texts.reply(
@@ -109,14 +147,14 @@ class HandoffDesk:
             score = rating_of(message.text)
             if score is not None:
                 await self._log_citizen(message, language)
-                await self.handoff.rate(conversation, score)
+                await self._cases.rate(conversation, score)
                 return await self._say(conversation, [self.texts.reply("rating_thanks", language)])
-            await self.handoff.to_bot(conversation, "rating_skipped")
+            await self._cases.to_bot(conversation, "rating_skipped")
         return None
 
     async def citizen_typing(self, conversation: str) -> None:
         """The citizen types: the agent holding the conversation sees it."""
-        await self.handoff.citizen_typing(conversation)
+        await self._cases.citizen_typing(conversation)
 
     async def _cancels(self, text: str) -> bool:
         if text == CANCEL_PAYLOAD:
@@ -135,7 +173,7 @@ class HandoffDesk:
         """Take a queued conversation. Returns the case and the notice for the citizen, which is
         already in the transcript: deliver it with ``announce`` once the agent has the transcript,
         so that what the citizen writes next arrives after the agent's snapshot."""
-        case = await self.handoff.claim(conversation, agent.username)
+        case = await self._cases.claim(conversation, agent.username)
         joined = self.texts.reply("agent_joined", case.language, notice=Notice.AGENT_JOINED, agent=agent.name)
         await self._transcripts.append(conversation, [Entry("bot", joined.text, language=case.language)])
         return case, joined
@@ -146,12 +184,12 @@ class HandoffDesk:
 
     async def transcript(self, conversation: str, agent: Agent, after: str = "0") -> tuple[Case, list[dict[str, Any]]]:
         """The case and its transcript entries after ``after``, for the agent who holds it."""
-        case = await self.handoff.held(conversation, agent.username)
+        case = await self._cases.held(conversation, agent.username)
         return case, await self._transcripts.read(conversation, after)
 
     async def reply(self, conversation: str, agent: Agent, text: str) -> None:
         """The agent writes to the citizen."""
-        case = await self.handoff.held(conversation, agent.username)
+        case = await self._cases.held(conversation, agent.username)
         await self._transcripts.append(conversation, [Entry("agent", text, language=case.language, agent=agent.name)])
         await self.announce(
             conversation, [Outbound(text=text, language=case.language or None, sender="agent", agent_name=agent.name)]
@@ -159,24 +197,24 @@ class HandoffDesk:
 
     async def note(self, conversation: str, agent: Agent, text: str) -> None:
         """A private note of the agent in the transcript (never sent to the citizen)."""
-        await self.handoff.held(conversation, agent.username)
+        await self._cases.held(conversation, agent.username)
         await self._transcripts.append(conversation, [Entry("note", text, agent=agent.name)])
 
     async def agent_typing(self, conversation: str, agent: Agent) -> None:
         """Show the citizen that the agent is typing, where the channel can."""
-        await self.handoff.held(conversation, agent.username)
+        await self._cases.held(conversation, agent.username)
         await self._delivery.typing(conversation)
 
     async def transfer(self, conversation: str, agent: Agent, *, queue: str = "", to_agent: str = "") -> Case:
         """Hand the conversation to a colleague or to the head of a queue, and tell the citizen."""
-        case = await self.handoff.held(conversation, agent.username)
+        case = await self._cases.held(conversation, agent.username)
         if to_agent:
-            await self.handoff.transfer(conversation, agent.username, to_agent=to_agent)
-            colleague = await self.handoff.agents.get(to_agent)
+            await self._cases.transfer(conversation, agent.username, to_agent=to_agent)
+            colleague = await self._agents.get(to_agent)
             name = colleague.name if colleague else to_agent
             notice = self.texts.reply("agent_joined", case.language, notice=Notice.AGENT_JOINED, agent=name)
         elif queue:
-            await self.handoff.transfer(conversation, agent.username, queue=queue)
+            await self._cases.transfer(conversation, agent.username, queue=queue)
             notice = self.texts.reply("transferred", case.language, notice=Notice.REQUEUED)
         else:
             raise HandoffError("malformed", "transfer needs a queue or an agent")
@@ -186,7 +224,7 @@ class HandoffDesk:
 
     async def end(self, conversation: str, agent: Agent) -> Case:
         """The agent is done: the bot answers again, and the citizen is asked for a rating."""
-        case = await self.handoff.end(conversation, agent.username)
+        case = await self._cases.end(conversation, agent.username)
         replies = [
             self.texts.reply("ended", case.language, notice=Notice.HANDOFF_ENDED),
             self.texts.reply("rating_question", case.language, self.texts.rating_buttons()),
@@ -197,9 +235,9 @@ class HandoffDesk:
 
     async def requeue_abandoned(self, now: float | None = None) -> list[str]:
         """Put back conversations whose agent went away, and tell each citizen (once)."""
-        moved = await self.handoff.requeue_abandoned(now)
+        moved = await self._cases.requeue_abandoned(now)
         for conversation in moved:
-            case = await self.handoff.case(conversation)
+            case = await self._cases.case(conversation)
             reply = self.texts.reply(
                 "requeued", case.language, self.texts.cancel_button(case.language), notice=Notice.REQUEUED
             )

@@ -47,6 +47,10 @@ class MyData:
         self.texts = texts
         self._retention_days = retention_days
 
+    def notice(self, key: str, language: str) -> Outbound:
+        """A MyData text as a reply of its own (``linked``, ``link_code_invalid``...)."""
+        return self._reply(self.texts.data(key, language), language)
+
     def _reply(self, text: str, language: str, buttons: tuple[Button, ...] = ()) -> Outbound:
         return Outbound(text=text, buttons=buttons, language=language)
 

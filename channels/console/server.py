@@ -77,7 +77,7 @@ class ConsoleConnection:
 
     async def run(self) -> None:
         """Serve the connection until the browser goes."""
-        self._events_cursor = await self.app[HANDOFF].handoff.latest_event_id()
+        self._events_cursor = await self.app[HANDOFF].latest_event_id()
         await self.app[AGENTS].heartbeat(self.agent.username)
         await self._send_ready()
         pump = asyncio.create_task(self._pump())
@@ -92,8 +92,8 @@ class ConsoleConnection:
 
     async def _pump(self) -> None:
         """Follow the handoff events and this agent's transcripts; keep the agent online."""
-        redis, handoff = self.app[REDIS], self.app[HANDOFF].handoff
-        events = handoff.events_stream
+        redis = self.app[REDIS]
+        events = self.app[HANDOFF].events_stream
         while not self.ws.closed:
             try:
                 streams = {events: self._events_cursor}
@@ -123,7 +123,7 @@ class ConsoleConnection:
 
     async def _on_events(self, events: list[dict[str, str]]) -> None:
         self._queue_dirty = True
-        handoff = self.app[HANDOFF].handoff
+        handoff = self.app[HANDOFF]
         for event in events:
             conversation = event.get("conversation", "")
             mine = conversation in self.cursors
@@ -183,7 +183,7 @@ class ConsoleConnection:
         await self._open(conversation, after or "0")
 
     async def _do_send(self, conversation: str, data: dict[str, Any]) -> None:
-        await self.app[HANDOFF].handoff.held(conversation, self.agent.username)
+        await self.app[HANDOFF].held(conversation, self.agent)
         text = await self._text(data, conversation)
         if text is None:
             return
@@ -193,7 +193,7 @@ class ConsoleConnection:
             await self._undeliverable(conversation, error)
 
     async def _do_note(self, conversation: str, data: dict[str, Any]) -> None:
-        await self.app[HANDOFF].handoff.held(conversation, self.agent.username)
+        await self.app[HANDOFF].held(conversation, self.agent)
         text = await self._text(data, conversation)
         if text is not None:
             await self.app[HANDOFF].note(conversation, self.agent, text)
@@ -259,13 +259,12 @@ class ConsoleConnection:
         await self._error("undeliverable", "the citizen's channel is not available in this gateway", conversation)
 
     async def _send_ready(self) -> None:
-        config = self.app[HANDOFF].handoff.config
         agents = await self.app[AGENTS].all()
         await self._send(
             {
                 "type": "ready",
                 "agent": {"username": self.agent.username, "name": self.agent.name},
-                "queues": [{"id": q, "name": config.queue_names[q]} for q in config.queues],
+                "queues": self.app[HANDOFF].queues(),
                 "agents": [
                     {"username": a.username, "name": a.name} for a in agents if a.username != self.agent.username
                 ],
@@ -274,8 +273,8 @@ class ConsoleConnection:
         self._queue_dirty = True
 
     async def _send_queue(self) -> None:
-        handoff = self.app[HANDOFF].handoff
-        mine = [case.public() for case in await handoff.held_by(self.agent.username)]
+        handoff = self.app[HANDOFF]
+        mine = [case.public() for case in await handoff.held_by(self.agent)]
         await self._send({"type": "queue", "waiting": await handoff.waiting(), "mine": mine})
         self._queue_dirty = False
         self._last_queue = time.monotonic()
@@ -443,7 +442,7 @@ def setup_console(app: web.Application) -> None:
             while True:
                 pubsub = app[REDIS].pubsub()
                 try:
-                    await pubsub.subscribe(app[HANDOFF].handoff.typing_channel)
+                    await pubsub.subscribe(app[HANDOFF].typing_channel)
                     while True:
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if message is None:

@@ -119,10 +119,10 @@ class TelegramChannel:
             await self._mydata.link_by_code(conversation, code, "telegram link code")
         except IdentityError as error:
             logger.info("Telegram link code refused: %s", error.code)
-            await self._send(chat.id, Outbound(text=self._mydata.texts.data("link_code_invalid", language)))
+            await self._send(chat.id, self._mydata.notice("link_code_invalid", language))
             return
         await self._conversations.touch(conversation, "telegram", language)
-        await self._send(chat.id, Outbound(text=self._mydata.texts.data("linked", language), language=language))
+        await self._send(chat.id, self._mydata.notice("linked", language))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -196,7 +196,7 @@ def setup_webchat(app: web.Application) -> None:
         mydata = app[MYDATA]
         if not await mydata.link_by_token(conversation(session_id), citizen):
             return
-        linked = Outbound(text=mydata.texts.data("linked", language), language=language)
+        linked = mydata.notice("linked", language)
         await sio.emit("bot_uttered", bot_uttered(linked, extended), to=sid, ignore_queue=True)
 
     @sio.event

@@ -31,7 +31,7 @@ async def test_a_request_queues_with_a_place_and_a_cancel_button(core: Core) -> 
     assert "1" in status.text  # first in the queue
     lead2, status2 = await core.say("webchat:b", "/request_human")
     assert "2" in status2.text and "2" not in status.text
-    case = await core.services.handoff.handoff.case("webchat:a")
+    case = await core.services.cases.case("webchat:a")
     assert case.mode is CaseMode.QUEUED and case.queue == "fi" and case.kind is CaseKind.LIVE
 
 
@@ -43,7 +43,7 @@ async def test_while_queued_the_bot_is_not_asked_and_cancel_returns_to_it(core: 
     assert len(core.bot.sent) == sent  # kept for the agent, not sent to the bot
     assert still.buttons[0].payload == CANCEL_PAYLOAD
     [cancelled] = await core.say("webchat:a", "ei sittenkään")  # free text the NLU takes for "deny"
-    assert (await core.services.handoff.handoff.case("webchat:a")).mode is CaseMode.BOT
+    assert (await core.services.cases.case("webchat:a")).mode is CaseMode.BOT
     assert await core.redis.zcard(keys.queue("fi")) == 0
     [answer] = await core.say("webchat:a", "hei")
     assert answer.text == "vastaus: hei"
@@ -51,9 +51,9 @@ async def test_while_queued_the_bot_is_not_asked_and_cancel_returns_to_it(core: 
 
 async def test_nobody_online_offers_to_leave_a_message_which_is_queued_as_one(core: Core) -> None:
     await core.say("webchat:a", "/request_human")
-    assert (await core.services.handoff.handoff.case("webchat:a")).mode is CaseMode.MESSAGE
+    assert (await core.services.cases.case("webchat:a")).mode is CaseMode.MESSAGE
     await core.say("webchat:a", "Soittakaa minulle huomenna")
-    case = await core.services.handoff.handoff.case("webchat:a")
+    case = await core.services.cases.case("webchat:a")
     assert case.mode is CaseMode.QUEUED and case.kind is CaseKind.MESSAGE
 
 
@@ -72,14 +72,14 @@ async def test_claim_chat_transfer_end_and_rating(core: Core) -> None:
     assert [e["from"] for e in entries][-2:] == ["citizen", "agent"]
 
     await desk.transfer("webchat:a", ANNA, to_agent="bo")
-    assert (await desk.handoff.case("webchat:a")).agent == "bo"
+    assert (await desk.case("webchat:a")).agent == "bo"
     await desk.end("webchat:a", BO)
     ended, question = core.delivered.to("webchat:a")[-2:]
     assert ended.notice is Notice.HANDOFF_ENDED and len(question.buttons) == 5
     [thanks] = await core.say("webchat:a", "4")
     rating = await core.redis.xrevrange(keys.HANDOFF_RATINGS, count=1)
     assert rating[0][1]["score"] == "4" and rating[0][1]["agent"] == "bo"
-    assert (await desk.handoff.case("webchat:a")).mode is CaseMode.BOT
+    assert (await desk.case("webchat:a")).mode is CaseMode.BOT
 
 
 async def test_an_agent_cannot_act_on_a_conversation_they_do_not_hold(core: Core) -> None:
@@ -116,9 +116,9 @@ async def test_erasing_a_queued_conversation_takes_it_out_of_the_queue(core: Cor
     await core.say("webchat:b", "/request_human")
     await core.services.rights.erase("citizen-1")  # the back office's erasure
     assert await core.redis.zrange(keys.queue("fi"), 0, -1) == ["webchat:b"]
-    position = await core.services.handoff.handoff.position("webchat:b", "fi")
+    position = await core.services.cases.position("webchat:b", "fi")
     assert position is not None and position.position == 1
-    assert [c["conversation"] for c in await core.services.handoff.handoff.waiting()] == ["webchat:b"]
+    assert [c["conversation"] for c in await core.services.cases.waiting()] == ["webchat:b"]
 
 
 async def test_deleting_a_queued_conversation_from_the_chat_takes_it_out_of_the_queue(core: Core) -> None:
