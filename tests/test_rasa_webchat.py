@@ -46,3 +46,4 @@ async def test_rasa_webchat_talks_to_our_server(
     reply = page.locator(".rw-reply", has_text="Library card")
     await reply.click()
     await expect(page.locator(".rw-response").last).to_contain_text("Helmet", timeout=30000)
+    await page.close()  # before the server stops: an open socket would hold its stop for the ping timeout
