@@ -6,6 +6,7 @@ error shape, so a test fails loudly if the channel starts calling something new.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ class FakeTelegram:
     token: str
     calls: list[Call] = field(default_factory=list)
     next_message_id: int = 1
+    pending: list[dict[str, Any]] = field(default_factory=list)  # updates for getUpdates (polling)
+
+    def queue_update(self, update: dict[str, Any]) -> None:
+        """An update that the next getUpdates returns (as Telegram does for a polling bot)."""
+        self.pending.append(update)
 
     def sent(self) -> list[dict[str, Any]]:
         """Parameters of every sendMessage, in order."""
@@ -58,6 +64,13 @@ class FakeTelegram:
                     "from": BOT_USER,
                 }
             )
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            self.pending = [u for u in self.pending if u["update_id"] >= offset]  # confirmed ones go
+            deadline = time.monotonic() + min(float(params.get("timeout") or 0), 1.0)
+            while not self.pending and time.monotonic() < deadline:  # a short long-poll
+                await asyncio.sleep(0.05)
+            return _ok(list(self.pending))
         if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook", "sendChatAction"):
             return _ok(True)
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -142,3 +144,29 @@ async def test_stop_is_recorded_on_the_conversation(webhook: str, fake: FakeTele
         assert client.hget(keys.conversation(f"telegram:{chat}"), "stopped") == b"1"
     finally:
         client.close()
+
+
+async def test_polling_mode_runs_the_same_app_factory_without_a_webhook(
+    stack: Stack, fake: FakeTelegram, aiohttp_server: ServerFactory
+) -> None:
+    """``python -m channels.telegram``: the one gateway app, the Telegram channel polling."""
+    api = await aiohttp_server(fake.app())
+    settings = dataclasses.replace(
+        stack.settings, telegram_token=TOKEN, telegram_secret="", telegram_api_url=f"http://127.0.0.1:{api.port}"
+    )
+    app = create_app(settings, [functools.partial(setup_telegram, polling=True)])
+    assert not any(getattr(r, "path", "") == "/telegram/webhook" for r in app.router.routes())
+    runner = web.AppRunner(app)
+    await runner.setup()  # no port of its own: the services, the sweepers and the poller run
+    try:
+        chat = next(_chats)
+        fake.queue_update(message_update(next(_ids), chat, "mitä osaat?", language="fi"))
+        for _ in range(100):
+            if any(int(m["chat_id"]) == chat for m in fake.sent()):
+                break
+            await asyncio.sleep(0.1)
+        [answer] = [m for m in fake.sent() if int(m["chat_id"]) == chat]
+        assert answer["text"].startswith("Vastaan kysymyksiin")
+    finally:
+        await runner.cleanup()
+    assert any(c.method == "getUpdates" for c in fake.calls)

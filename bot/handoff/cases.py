@@ -256,6 +256,17 @@ class Handoff:
     async def to_bot(self, conversation_id: str, why: str) -> None:
         """The bot answers again (cancelled, rated, the rating was skipped, or forgotten)."""
         case = await self.case(conversation_id)
+        await self._drop(conversation_id, case)
+        await self._event(why, conversation_id)
+
+    async def forget(self, conversation_id: str) -> None:
+        """Remove the conversation from every queue and from its agent (its data is erased)."""
+        case = await self.case(conversation_id)
+        await self._drop(conversation_id, case)
+        if case.mode is not CaseMode.BOT:
+            await self._event("forgotten", conversation_id, case.agent)
+
+    async def _drop(self, conversation_id: str, case: Case) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             # Every queue: a case's queue field may be stale after a transfer, and an entry left
             # behind would count as a citizen waiting ahead of everyone else.
@@ -266,11 +277,6 @@ class Handoff:
             pipe.srem(keys.HANDOFF_ASSIGNED, conversation_id)
             pipe.delete(keys.case(conversation_id))
             await pipe.execute()
-        await self._event(why, conversation_id)
-
-    async def forget(self, conversation_id: str) -> None:
-        """Remove the conversation from every queue and the agents (its data is erased)."""
-        await self.to_bot(conversation_id, "forgotten")
 
     async def rate(self, conversation_id: str, score: int) -> None:
         """Store the citizen's 1-5 rating of the handoff, then back to the bot."""

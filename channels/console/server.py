@@ -139,7 +139,9 @@ class ConsoleConnection:
                 case = await handoff.case(conversation)
                 if case.mode is not CaseMode.AGENT or case.agent != self.agent.username:
                     self.cursors.pop(conversation, None)
-                    why = {"ended": "ended", "requeued": "requeued", "cancelled": "ended"}.get(event.get("type", ""))
+                    why = {"ended": "ended", "requeued": "requeued", "cancelled": "ended", "forgotten": "ended"}.get(
+                        event.get("type", "")
+                    )
                     await self._send({"type": "released", "conversation": conversation, "why": why or "transferred"})
 
     # -- commands from the browser -------------------------------------------------------------------

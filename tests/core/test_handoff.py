@@ -128,3 +128,16 @@ async def test_deleting_a_queued_conversation_from_the_chat_takes_it_out_of_the_
     await core.services.rights.forget_conversation("webchat:a")  # what "delete my data" in the chat does
     assert await core.redis.zrange(keys.queue("fi"), 0, -1) == ["webchat:b"]
     assert await core.redis.exists(keys.case("webchat:a"), keys.transcript("webchat:a")) == 0
+
+
+async def test_erasing_a_held_conversation_releases_it_from_its_agent(core: Core) -> None:
+    desk = core.services.handoff
+    await online(core, ANNA)
+    await core.say("webchat:a", "/request_human")
+    await desk.claim("webchat:a", ANNA)
+    await core.services.rights.forget_conversation("webchat:a")
+    assert await desk.held_by(ANNA) == []
+    [(_, event)] = await core.redis.xrevrange(keys.HANDOFF_EVENTS, count=1)
+    assert event["type"] == "forgotten" and event["agent"] == "anna"
+    with pytest.raises(HandoffError):
+        await desk.reply("webchat:a", ANNA, "are you there?")
