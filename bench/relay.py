@@ -204,7 +204,7 @@ class Console:
         self.username = username
         self.tally = tally
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # the host is an IP
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.ws: Any = None  # aiohttp.ClientWebSocketResponse (its generic parameter varies by version)
         self.measuring: set[str] = set()  # conversations whose citizen entries are timed
         self._waiters: list[tuple[Where, asyncio.Future[dict[str, Any]]]] = []
         self._reader: asyncio.Task[None] | None = None
@@ -216,10 +216,11 @@ class Console:
             if response.status != 200:
                 raise RuntimeError(f"sign-in of {self.username}: HTTP {response.status} {await response.text()}")
             csrf = (await response.json())["csrf"]
-        self.ws = await self.session.ws_connect(f"{self.base}/console/ws", origin=self.base)
+        ws = await self.session.ws_connect(f"{self.base}/console/ws", origin=self.base)
+        self.ws = ws
         ready = self.waiter(lambda m: m["type"] == "ready")
         self._reader = asyncio.create_task(self._read())
-        await self.ws.send_json({"type": "hello", "csrf": csrf})
+        await ws.send_json({"type": "hello", "csrf": csrf})
         await asyncio.wait_for(ready, SETUP_TIMEOUT)
 
     def waiter(self, where: Where) -> asyncio.Future[dict[str, Any]]:
@@ -350,7 +351,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await asyncio.gather(*(citizen.close() for citizen, _ in pairs), return_exceptions=True)
         await asyncio.gather(*(console.close() for console in consoles), return_exceptions=True)
-        await redis.close()
+        await redis.aclose()
     return {
         "seconds": round(elapsed, 1),
         "messages_per_second": round(len(tally.flights) / elapsed, 1),

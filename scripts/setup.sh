@@ -1,44 +1,78 @@
 #!/usr/bin/env bash
-# Create .venv with Python 3.10 and install the pinned dependencies (only when they changed).
+# Create both environments and install their pinned dependencies (only when they changed):
+#   .venv       a supported Python (3.12 or 3.13): gateway, channels, action server, CLI, tests
+#   .venv-rasa  Python 3.10: Rasa 3.6 and what runs inside it (docs/runtime.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
-STAMP="$VENV/.installed"
+RASA_VENV="${RASA_VENV:-.venv-rasa}"
 
+# find_python MINOR...: the first interpreter of one of those 3.x versions: $PYTHON3XX, python3.X
+# on PATH, pyenv's, then the usual system paths.
 find_python() {
-  for candidate in "${PYTHON310:-}" python3.10 "$(command -v pyenv >/dev/null 2>&1 && echo "$(pyenv root)/versions/"3.10*/bin/python3.10 | tr ' ' '\n' | tail -1)" /usr/bin/python3.10 /usr/local/bin/python3.10; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
-      command -v "$candidate"
-      return 0
-    fi
+  for minor in "$@"; do
+    local override="PYTHON3${minor}"
+    for candidate in "${!override:-}" "python3.${minor}" \
+        "$(command -v pyenv >/dev/null 2>&1 && ls -d "$(pyenv root)/versions/3.${minor}".*/bin/python3."${minor}" 2>/dev/null | tail -1)" \
+        "/usr/bin/python3.${minor}" "/usr/local/bin/python3.${minor}"; do
+      [ -n "$candidate" ] || continue
+      if command -v "$candidate" >/dev/null 2>&1 \
+          && "$candidate" -c "import sys, venv; assert sys.version_info[:2] == (3, ${minor})" 2>/dev/null; then
+        command -v "$candidate"
+        return 0
+      fi
+    done
   done
   return 1
 }
 
-if [ ! -x "$VENV/bin/python" ]; then
-  if ! PY="$(find_python)"; then
-    echo "error: Python 3.10 is needed (Rasa 3.6 supports 3.8-3.10)." >&2
-    echo "       Install it (e.g. 'pyenv install 3.10' or your system's python3.10 package)," >&2
-    echo "       or point PYTHON310 at its interpreter, then run this again." >&2
+# make_env DIR PYTHON-DESCRIPTION MINOR...
+make_env() {
+  local dir="$1" what="$2"
+  shift 2
+  if [ -x "$dir/bin/python" ]; then
+    return 0
+  fi
+  local py
+  if ! py="$(find_python "$@")"; then
+    echo "error: $what is needed for $dir." >&2
+    echo "       Install it (your system's python3.$1 package, or 'pyenv install 3.$1'), or point" >&2
+    echo "       PYTHON3$1 at its interpreter, then run this again." >&2
     exit 1
   fi
-  echo "==> Creating $VENV with $PY"
-  "$PY" -m venv "$VENV"
-fi
+  echo "==> Creating $dir with $py"
+  "$py" -m venv "$dir"
+}
 
-if [ ! -f "$STAMP" ] || [ requirements/constraints.txt -nt "$STAMP" ] \
-   || [ requirements/requirements.in -nt "$STAMP" ] || [ requirements/dev.in -nt "$STAMP" ]; then
-  echo "==> Installing dependencies into $VENV (first time: about 3 minutes, ~3 GB)"
-  "$VENV/bin/python" -m pip install --upgrade --progress-bar on "pip<25" wheel
-  "$VENV/bin/python" -m pip install --progress-bar on \
-    -r requirements/requirements.in -r requirements/dev.in -c requirements/constraints.txt
-  "$VENV/bin/python" -m pip check
-  touch "$STAMP"
-else
-  echo "==> Dependencies are up to date ($VENV)"
-fi
+# install DIR STAMP-NAME CONSTRAINTS REQUIREMENTS...: pip install when any input is newer than the stamp
+install() {
+  local dir="$1" constraints="$2"
+  shift 2
+  local stamp="$dir/.installed" stale=""
+  [ -f "$stamp" ] || stale=1
+  for input in "$constraints" "$@"; do
+    [ "$input" -nt "$stamp" ] && stale=1
+  done
+  if [ -z "$stale" ]; then
+    echo "==> Dependencies are up to date ($dir)"
+    return 0
+  fi
+  echo "==> Installing dependencies into $dir"
+  "$dir/bin/python" -m pip install --upgrade --progress-bar on "pip<25" wheel
+  local args=()
+  for requirements in "$@"; do args+=(-r "$requirements"); done
+  "$dir/bin/python" -m pip install --progress-bar on "${args[@]}" -c "$constraints"
+  "$dir/bin/python" -m pip check
+  touch "$stamp"
+}
+
+make_env "$VENV" "A supported Python (3.12 or 3.13)" 12 13
+make_env "$RASA_VENV" "Python 3.10 (Rasa 3.6 supports 3.8-3.10)" 10
+echo "==> $VENV: $("$VENV/bin/python" --version); $RASA_VENV: $("$RASA_VENV/bin/python" --version)"
+install "$VENV" requirements/constraints.txt requirements/gateway.in requirements/dev.in
+echo "==> (first time about 3 minutes and 3 GB for Rasa's environment)"
+install "$RASA_VENV" requirements/rasa-constraints.txt requirements/rasa.in
 
 # Browser tests drive Debian's Chromium with playwright (playwright's own browser download cannot
 # work here). Install it when missing and we may (root with apt-get); otherwise say what to do.

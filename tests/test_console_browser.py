@@ -32,7 +32,7 @@ async def agent(stack: Stack) -> AsyncIterator[str]:
     await Agents(redis).create(username, f"Anna {username}", PASSWORD)
     await reset_handoff(redis)
     yield username
-    await redis.close()
+    await redis.aclose()
 
 
 async def sign_in(context: BrowserContext, site: str, username: str, language: str = "sv") -> Page:

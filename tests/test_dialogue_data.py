@@ -2,7 +2,6 @@
 
 import re
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import yaml
 
 from bot.cli.training import fingerprint, training_inputs
 from bot.core.i18n import LANGUAGES
-from bot.core.paths import CONFIG_FILE, DIALOGUE_DIR, DOMAIN_FILE, NLU_DATA_DIRS, PROJECT_ROOT
+from bot.core.paths import CONFIG_FILE, DIALOGUE_DIR, DOMAIN_FILE, NLU_DATA_DIRS, PROJECT_ROOT, rasa_python
 from bot.knowledge.labels import all_intents, intent_to_label, label_to_intent, load_labels
 
 MIN_EXAMPLES = 25
@@ -70,7 +69,7 @@ def _responses_uttered_by_actions() -> set[str]:
 def test_rasa_data_validate_is_clean() -> None:
     result = subprocess.run(
         [
-            sys.executable,
+            str(rasa_python()),
             "-m",
             "rasa",
             "data",

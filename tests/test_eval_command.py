@@ -2,12 +2,11 @@
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from bot.core.paths import PROJECT_ROOT
+from bot.core.paths import PROJECT_ROOT, rasa_python
 
 pytestmark = pytest.mark.model
 
@@ -16,7 +15,7 @@ def run_eval(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "bench.nlu_eval", *args],
+        [str(rasa_python()), "-m", "bench.nlu_eval", *args],  # the model loads in Rasa's environment
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -49,7 +49,7 @@ _names = itertools.count(1)
 async def redis(stack: Stack) -> AsyncIterator[Redis]:
     client = connect(stack.settings.redis)
     yield client
-    await client.close()
+    await client.aclose()
 
 
 @pytest.fixture

@@ -171,7 +171,7 @@ async def city(stack: Stack, aiohttp_server: ServerFactory) -> AsyncIterator[Cit
     server = await aiohttp_server(create_app(settings, [setup_webchat, setup_telegram, setup_backoffice]))
     redis = connect(settings.redis)
     yield City(f"http://127.0.0.1:{server.port}", token, back, fake, settings, redis)
-    await redis.close()
+    await redis.aclose()
     await runner.cleanup()
 
 

@@ -160,7 +160,9 @@ async def test_healthz_ok(gateway: str) -> None:
 
     async with aiohttp.ClientSession() as session, session.get(f"{gateway}/healthz") as response:
         assert response.status == 200
-        assert await response.json() == {"status": "ok", "checks": {"redis": "ok", "bot": "ok"}}
+        body = await response.json()
+    assert {key: body[key] for key in ("status", "checks")} == {"status": "ok", "checks": {"redis": "ok", "bot": "ok"}}
+    assert set(body["runtime"]) == {"python", "aiohttp", "redis-py", "python-socketio", "python-telegram-bot"}
 
 
 async def test_healthz_503_when_redis_is_down(stack: Stack, aiohttp_server: ServerFactory) -> None:

@@ -72,7 +72,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> None:
             await agents.set_password(args.username, _password())
             print(f"Password of {args.username} changed; their sessions are signed out.")
     finally:
-        await redis.close()
+        await redis.aclose()
 
 
 def run(args: argparse.Namespace) -> int:

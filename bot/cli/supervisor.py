@@ -6,6 +6,7 @@ Used by ``python -m bot run`` and by the test suite, so tests run the very same 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -26,7 +27,7 @@ from typing import Callable
 
 from bot.cli.training import rasa_env, require_model
 from bot.core.errors import ServiceStartError
-from bot.core.paths import CREDENTIALS_FILE, ENDPOINTS_FILE, PROJECT_ROOT
+from bot.core.paths import CREDENTIALS_FILE, ENDPOINTS_FILE, PROJECT_ROOT, rasa_python
 from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,16 @@ def _http_ok(url: str) -> bool:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _runtime_line(health_url: str) -> str:
+    """ "Python 3.12.1, aiohttp 3.14.5, ..." from the gateway's /healthz."""
+    try:
+        with urllib.request.urlopen(health_url, timeout=5) as response:
+            versions = json.loads(response.read()).get("runtime") or {}
+    except (OSError, ValueError):
+        return "(versions unknown)"
+    return ", ".join(f"{'Python' if name == 'python' else name} {version}" for name, version in versions.items())
 
 
 def _redis_ok(host: str, port: int, password: str | None) -> bool:
@@ -272,16 +283,16 @@ class Stack(AbstractContextManager["Stack"]):
         self.progress(f"      ready on 127.0.0.1:{self.settings.actions_port} ({took:.1f} s)")
 
         self.progress(f"[3/4] Rasa server, loading {model.name} ...")
+        # From Rasa's own environment; the token goes through the environment (CITYBOT_RASA_TOKEN),
+        # never the command line, which any local user can read with ps.
         rasa = self._spawn(
             "rasa",
             [
-                sys.executable,
+                str(rasa_python()),
                 "-m",
-                "rasa",
+                "bot.rasa_plugins.launch",
                 "run",
                 "--enable-api",
-                "--auth-token",
-                self.settings.rasa_token,
                 "--interface",
                 "127.0.0.1",
                 "--port",
@@ -312,6 +323,7 @@ class Stack(AbstractContextManager["Stack"]):
         gateway_health = f"http://127.0.0.1:{self.settings.gateway_port}/healthz"
         took = self._wait(gateway, partial(_http_ok, gateway_health), 60)
         self.progress(f"      ready on {self.settings.gateway_host}:{self.settings.gateway_port} ({took:.1f} s)")
+        self.progress(f"      gateway runs {_runtime_line(gateway_health)}")
 
     # -- stopping -------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ import hashlib
 import logging
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +21,9 @@ from bot.core.paths import (
     DOMAIN_FILE,
     NLU_DATA_DIRS,
     PROJECT_ROOT,
+    RASA_CONSTRAINTS,
     models_dir,
+    rasa_python,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,12 @@ def training_inputs() -> list[Path]:
 
 
 def fingerprint() -> str:
-    """A short hash of the training inputs and the Rasa version."""
-    from rasa.version import __version__ as rasa_version
+    """A short hash of the training inputs and of Rasa's environment (its pinned versions).
 
-    digest = hashlib.sha256(rasa_version.encode())
+    Read from the constraints file, not by importing Rasa: this runs in the supported environment,
+    where Rasa is not installed.
+    """
+    digest = hashlib.sha256(RASA_CONSTRAINTS.read_bytes())
     for path in training_inputs():
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
         digest.update(path.read_bytes())
@@ -93,7 +96,7 @@ def train(force: bool = False) -> Path:
     print(f"Training the model ({target.name}); this takes a few minutes...", flush=True)
     started = time.monotonic()
     command = [
-        sys.executable,
+        str(rasa_python()),
         "-m",
         "rasa",
         "train",

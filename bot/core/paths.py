@@ -16,6 +16,12 @@ def models_dir() -> Path:
     return Path(os.environ.get("CITYBOT_MODELS_DIR", PROJECT_ROOT / "models"))
 
 
+def rasa_python() -> Path:
+    """The interpreter of Rasa's own environment (``CITYBOT_RASA_PYTHON`` overrides)."""
+    return Path(os.environ.get("CITYBOT_RASA_PYTHON", PROJECT_ROOT / ".venv-rasa" / "bin" / "python"))
+
+
+RASA_CONSTRAINTS = PROJECT_ROOT / "requirements" / "rasa-constraints.txt"
 LABELS_FILE = PROJECT_ROOT / "nlu" / "labels.yml"
 NLU_DATA_DIRS = tuple(PROJECT_ROOT / "nlu" / lang for lang in ("fi", "sv", "en"))
 DIALOGUE_DIR = PROJECT_ROOT / "bot" / "dialogue"

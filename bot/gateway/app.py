@@ -8,10 +8,13 @@ opened there and closed on shutdown; nothing connects at import time). Channels 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
+import platform
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import aiohttp
+import redis
 from aiohttp import web
 from redis.exceptions import RedisError
 
@@ -61,7 +64,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[MYDATA], app[RIGHTS] = services.mydata, services.rights
     yield
     await shut(session.close(), "http session")
-    await shut(redis.close(), "redis client")
+    await shut(redis.aclose(), "redis client")
 
 
 async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -84,6 +87,17 @@ async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
         await shut(task, "background task")
 
 
+def runtime() -> dict[str, str]:
+    """What this gateway process runs on (for operators and security reviews)."""
+    return {
+        "python": platform.python_version(),
+        "aiohttp": aiohttp.__version__,
+        "redis-py": redis.__version__,
+        "python-socketio": importlib.metadata.version("python-socketio"),
+        "python-telegram-bot": importlib.metadata.version("python-telegram-bot"),
+    }
+
+
 async def healthz(request: web.Request) -> web.Response:
     """Each dependency's state; 503 when any is down (never a silent fallback)."""
     checks: dict[str, str] = {}
@@ -95,7 +109,8 @@ async def healthz(request: web.Request) -> web.Response:
     checks["bot"] = "ok" if await request.app[BOT].healthy() else "down"
     healthy = all(value == "ok" for value in checks.values())
     return web.json_response(
-        {"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503
+        {"status": "ok" if healthy else "degraded", "checks": checks, "runtime": runtime()},
+        status=200 if healthy else 503,
     )
 
 

@@ -456,7 +456,7 @@ def setup_console(app: web.Application) -> None:
                     logger.warning("console typing listener: %s", error.__class__.__name__)
                     await asyncio.sleep(1)
                 finally:
-                    await pubsub.close()
+                    await pubsub.aclose()
 
         task = asyncio.create_task(listen())
         yield

@@ -64,7 +64,7 @@ async def redis(redis_address: RedisAddress) -> AsyncIterator[Redis]:
     client = connect(redis_address)
     yield client
     await client.flushdb()
-    await client.close()
+    await client.aclose()
 
 
 class FakeBot:

@@ -12,7 +12,7 @@ from bot.core.i18n import LANGUAGES
 from bot.knowledge.labels import load_labels
 
 pytestmark = pytest.mark.model
-HELDOUT = sorted(Path(__file__).parent.glob("data/heldout_*.yml"))
+HELDOUT = sorted((Path(__file__).parents[1] / "data").glob("heldout_*.yml"))
 
 
 @pytest.fixture(scope="module")
