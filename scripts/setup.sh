@@ -9,13 +9,15 @@ VENV="${VENV:-.venv}"
 RASA_VENV="${RASA_VENV:-.venv-rasa}"
 
 # find_python MINOR...: the first interpreter of one of those 3.x versions: $PYTHON3XX, python3.X
-# on PATH, pyenv's, then the usual system paths.
+# on PATH, pyenv's, then the usual system folders ($SYSTEM_PYTHON_DIRS).
+SYSTEM_PYTHON_DIRS="${SYSTEM_PYTHON_DIRS:-/usr/bin /usr/local/bin}"
 find_python() {
   for minor in "$@"; do
-    local override="PYTHON3${minor}"
+    local override="PYTHON3${minor}" system=()
+    for dir in $SYSTEM_PYTHON_DIRS; do system+=("$dir/python3.${minor}"); done
     for candidate in "${!override:-}" "python3.${minor}" \
         "$(command -v pyenv >/dev/null 2>&1 && ls -d "$(pyenv root)/versions/3.${minor}".*/bin/python3."${minor}" 2>/dev/null | tail -1)" \
-        "/usr/bin/python3.${minor}" "/usr/local/bin/python3.${minor}"; do
+        "${system[@]}"; do
       [ -n "$candidate" ] || continue
       if command -v "$candidate" >/dev/null 2>&1 \
           && "$candidate" -c "import sys, venv; assert sys.version_info[:2] == (3, ${minor})" 2>/dev/null; then
@@ -45,10 +47,10 @@ make_env() {
   "$py" -m venv "$dir"
 }
 
-# install DIR STAMP-NAME CONSTRAINTS REQUIREMENTS...: pip install when any input is newer than the stamp
+# install DIR NOTE CONSTRAINTS REQUIREMENTS...: pip install when any input is newer than the stamp
 install() {
-  local dir="$1" constraints="$2"
-  shift 2
+  local dir="$1" note="$2" constraints="$3"
+  shift 3
   local stamp="$dir/.installed" stale=""
   [ -f "$stamp" ] || stale=1
   for input in "$constraints" "$@"; do
@@ -58,7 +60,7 @@ install() {
     echo "==> Dependencies are up to date ($dir)"
     return 0
   fi
-  echo "==> Installing dependencies into $dir"
+  echo "==> Installing dependencies into $dir ($note)"
   "$dir/bin/python" -m pip install --upgrade --progress-bar on "pip<25" wheel
   local args=()
   for requirements in "$@"; do args+=(-r "$requirements"); done
@@ -70,9 +72,8 @@ install() {
 make_env "$VENV" "A supported Python (3.12 or 3.13)" 12 13
 make_env "$RASA_VENV" "Python 3.10 (Rasa 3.6 supports 3.8-3.10)" 10
 echo "==> $VENV: $("$VENV/bin/python" --version); $RASA_VENV: $("$RASA_VENV/bin/python" --version)"
-install "$VENV" requirements/constraints.txt requirements/gateway.in requirements/dev.in
-echo "==> (first time about 3 minutes and 3 GB for Rasa's environment)"
-install "$RASA_VENV" requirements/rasa-constraints.txt requirements/rasa.in
+install "$VENV" "first time about 1 minute, 0.8 GB" requirements/constraints.txt requirements/gateway.in requirements/dev.in
+install "$RASA_VENV" "first time about 3 minutes, 2.8 GB" requirements/rasa-constraints.txt requirements/rasa.in
 
 # Browser tests drive Debian's Chromium with playwright (playwright's own browser download cannot
 # work here). Install it when missing and we may (root with apt-get); otherwise say what to do.

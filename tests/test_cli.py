@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -52,6 +53,7 @@ def test_run_prints_urls_serves_and_leaves_nothing_behind(model_path: Path, tmp_
     try:
         assert f"Web chat:  http://127.0.0.1:{ports['GATEWAY']}/" in output, output
         assert f"Health:    http://127.0.0.1:{ports['GATEWAY']}/healthz" in output
+        assert f"gateway runs Python {platform.python_version()}, aiohttp " in output  # the supported runtime
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['GATEWAY']}/healthz", timeout=10) as response:
             assert response.status == 200
         assert all(listening(port) for port in ports.values())
