@@ -16,6 +16,7 @@ class Citizen:
 
     def __init__(self) -> None:
         self.client = socketio.AsyncClient(reconnection=False)
+        self.secret: str | None = None  # the resume secret the server issued with our session
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         for name in ("session_confirm", "bot_uttered", "chat_error", "agent_typing"):
             self.client.on(name, self._collector(name))
@@ -29,11 +30,23 @@ class Citizen:
     async def next(self, timeout: float = 30) -> tuple[str, Any]:
         return await asyncio.wait_for(self.events.get(), timeout)
 
-    async def start(self, url: str, session_id: str | None = None, protocol: str | None = "citybot") -> str:
+    async def start(
+        self,
+        url: str,
+        session_id: str | None = None,
+        protocol: str | None = "citybot",
+        secret: str | None = None,
+        **extra: Any,
+    ) -> str:
+        """Connect and ask for a session (resumed when ``secret`` is its resume secret)."""
         await self.client.connect(url, transports=["websocket"], socketio_path="socket.io")
-        await self.client.emit("session_request", {"session_id": session_id, "protocol": protocol})
+        request = {"session_id": session_id, "protocol": protocol, "resume_secret": secret, **extra}
+        await self.client.emit("session_request", request)
         name, confirmed = await self.next()
         assert name == "session_confirm"
+        if isinstance(confirmed, dict):
+            self.secret = confirmed.get("resume_secret") or self.secret
+            return str(confirmed["session_id"])
         return str(confirmed)
 
     async def say(self, text: str, session_id: str, **custom: Any) -> None:

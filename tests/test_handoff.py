@@ -272,7 +272,7 @@ async def test_out_of_hours_message_is_answered_later_on_the_same_channel(
     await console.entry(conversation, "agent")
 
     back = citizens()
-    await back.start(gateway, session_id=sid)  # the citizen comes back to the page
+    await back.start(gateway, session_id=sid, secret=citizen.secret)  # the citizen comes back to the page
     joined, answer = await back.replies(2)
     assert answer["text"] == "We have ordered the emptying for tomorrow." and answer["sender"] == "agent"
 

@@ -185,8 +185,9 @@ async def signed_in(
         "session_request",
         {"session_id": None, "protocol": "citybot", "language": language, "identity_token": city.token(citizen_id)},
     )
-    name, sid = await person.next()
+    name, confirmed = await person.next()
     assert name == "session_confirm"
+    sid, person.secret = confirmed["session_id"], confirmed["resume_secret"]
     [linked] = await person.replies(1)
     assert linked["text"] == TEXTS.mydata["linked"][language]
     await person.say("hei" if language == "fi" else "hej" if language == "sv" else "hello", str(sid), language=language)
@@ -456,8 +457,9 @@ async def test_forged_or_expired_identity_tokens_are_refused(city: City, citizen
         person = citizens()
         await person.client.connect(city.base, transports=["websocket"], socketio_path="socket.io")
         await person.client.emit("session_request", {"protocol": "citybot", "identity_token": token})
-        name, sid = await person.next()
+        name, confirmed = await person.next()
         assert name == "session_confirm"
+        sid = confirmed["session_id"]
         name, refused = await person.next()
         assert name == "chat_error" and refused["code"] == "identity_rejected"
         await person.say("mitä tietoja teillä on minusta", str(sid), language="fi")
@@ -626,3 +628,48 @@ async def test_my_data_requests_in_every_language(
     assert (await person.replies(1))[0]["text"] == TEXTS.mydata["opted_out"][language]
     await person.say(stop, sid)
     assert (await person.replies(1))[0]["text"] == TEXTS.mydata["already_out"][language]
+
+
+# -- security, finding 1: a conversation belongs to its citizen ------------------------------------
+
+
+async def test_f1_a_signed_in_session_is_resumed_only_with_its_sign_in(city: City, citizens: Any) -> None:
+    """Before: a session id alone resumed a signed-in conversation, so the next person on the same
+    browser (a library computer) or anyone who had the id got the citizen's offers and data."""
+    who = citizen_id()
+    owner, sid = await signed_in(city, citizens, who)
+    secret = owner.secret
+    await city.consent(who)
+    await owner.client.disconnect()  # the citizen leaves; the browser keeps the id and the secret
+    _, created = await city.offer(who)
+    assert created["status"] == "delivered"  # kept for the citizen's page, which is closed
+
+    for attempt in ({"secret": secret}, {"secret": None}, {"secret": "wrong-secret-wrong-secret-wrong"}):
+        stranger = citizens()  # the same browser without the sign-in, or someone who knows the id
+        other_sid = await stranger.start(city.base, session_id=sid, **attempt)
+        assert other_sid != sid
+        assert await stranger.silent(1.0)  # the kept offer is not delivered to them
+        await stranger.say("mitä tietoja teillä on minusta", other_sid, language="fi")
+        [anonymous] = await stranger.replies(1)
+        assert anonymous["text"] == TEXTS.data("anonymous_my_data", "fi", retention_days=city.settings.transcript_days)
+        await stranger.say("/affirm", other_sid)
+        [no_offer] = await stranger.replies(1)
+        assert no_offer["text"] == TEXTS.say("no_open_offer", "fi")
+    status, offer = await city.call("GET", f"/api/v1/offers/{created['offer_id']}")
+    assert offer["status"] == "delivered"  # nobody else could answer it
+
+    back = citizens()  # the citizen, signed in again
+    assert await back.start(city.base, session_id=sid, secret=secret, identity_token=city.token(who)) == sid
+    [kept] = await back.replies(1)
+    assert DETAILS["school_placement"]["child_name"] in kept["text"]
+
+
+async def test_f1_a_signed_in_session_without_a_token_starts_anonymous(city: City, citizens: Any) -> None:
+    who = citizen_id()
+    owner, sid = await signed_in(city, citizens, who)
+    await owner.client.disconnect()
+    other = citizens()
+    new_sid = await other.start(
+        city.base, session_id=sid, secret=owner.secret, identity_token=city.token("someone-else")
+    )
+    assert new_sid != sid  # another citizen's token does not open this citizen's conversation

@@ -34,7 +34,7 @@ async def test_restart_mid_conversation_loses_nothing(stack: Stack, process: str
 
     after = Citizen()
     try:
-        assert await after.start(url, session_id) == session_id
+        assert await after.start(url, session_id, secret=before.secret) == session_id
         await after.client.emit(
             "user_uttered", {"message": "hur förnyar jag mina lån på biblioteket", "session_id": session_id}
         )

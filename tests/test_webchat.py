@@ -75,7 +75,7 @@ async def test_a_reload_resumes_the_same_conversation(gateway: str) -> None:
     await first.client.disconnect()
     second = Citizen()
     try:
-        assert await second.start(gateway, session_id) == session_id
+        assert await second.start(gateway, session_id, secret=first.secret) == session_id
         await second.client.emit("user_uttered", {"message": "moi", "session_id": session_id})
         _, reply = await second.next()
         assert reply["lang"] == "en"  # the explicit choice made before the reload still holds
@@ -200,3 +200,45 @@ async def test_bot_timeout_is_reported_not_raised(aiohttp_server: ServerFactory)
         client = RasaClient(session, f"http://127.0.0.1:{server.port}", "token", timeout=0.2)
         with pytest.raises(BotUnavailableError, match="TimeoutError"):
             await client.send(Inbound(channel="webchat", user_id="u", message_id="m", text="hei"))
+
+
+async def test_f1_a_session_id_without_its_secret_gets_a_new_conversation(gateway: str) -> None:
+    """Before: any session id was accepted (also one the client made up), and whoever sent it took
+    over that conversation."""
+    owner = Citizen()
+    try:
+        session_id = await owner.start(gateway)
+        assert len(session_id) >= 32 and owner.secret and len(owner.secret) >= 32  # at least 128 random bits
+        await owner.client.emit("user_uttered", {"message": "in English please", "session_id": session_id})
+        await owner.next()
+        for attempt in ({"session_id": session_id}, {"session_id": session_id, "secret": "x" * 40}):
+            intruder = Citizen()
+            try:
+                other = await intruder.start(gateway, **attempt)
+                assert other != session_id
+                await intruder.client.emit("user_uttered", {"message": "hei", "session_id": session_id})
+                name, error = await intruder.next()  # it cannot even write into the owner's conversation
+                assert (name, error["code"]) == ("chat_error", "no_session")
+            finally:
+                await intruder.client.disconnect()
+        made_up = Citizen()
+        try:
+            assert await made_up.start(gateway, session_id="aaaaaaaaaaaaaaaaaaaaaaaa") != "aaaaaaaaaaaaaaaaaaaaaaaa"
+        finally:
+            await made_up.client.disconnect()
+        # The owner still resumes with the secret.
+        again = Citizen()
+        try:
+            assert await again.start(gateway, session_id=session_id, secret=owner.secret) == session_id
+        finally:
+            await again.client.disconnect()
+    finally:
+        await owner.client.disconnect()
+
+
+async def test_f1_plain_rasa_protocol_clients_chat_anonymously(gateway: str, citizen: Citizen) -> None:
+    session_id = await citizen.start(gateway, protocol=None)
+    assert citizen.secret is None  # rasa-webchat's session_confirm is the id alone, as Rasa sends it
+    await citizen.client.emit("user_uttered", {"message": "what can you do?", "session_id": session_id})
+    _, reply = await citizen.next()
+    assert reply["text"]

@@ -41,6 +41,7 @@ from bot.gateway.typedefs import (
     SETTINGS,
     SYSTEMS,
     VERIFIER,
+    WEB_SESSIONS,
 )
 from bot.privacy.identity import TokenVerifier, ensure_development_key, load_identity_keys
 from bot.store.redis import connect
@@ -61,7 +62,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CONVERSATIONS], app[OUTBOX], app[AGENTS] = services.conversations, services.outbox, services.agents
     app[CONSENTS], app[SCHEDULER], app[ROUTER] = services.consents, services.scheduler, services.router
     app[HANDOFF], app[OFFERS] = services.handoff, services.offers
-    app[MYDATA], app[RIGHTS] = services.mydata, services.rights
+    app[MYDATA], app[RIGHTS], app[WEB_SESSIONS] = services.mydata, services.rights, services.web_sessions
     yield
     await shut(session.close(), "http session")
     await shut(redis.aclose(), "redis client")

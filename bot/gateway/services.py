@@ -31,6 +31,7 @@ from bot.offers.store import Offers
 from bot.offers.texts import load_offer_texts
 from bot.privacy.consent import Consents
 from bot.privacy.identity import Links
+from bot.privacy.sessions import WebSessions
 from bot.store.scheduler import Scheduler
 from bot.systems.callbacks import Callbacks, Systems
 
@@ -45,6 +46,7 @@ class Services:
     outbox: Outbox
     links: Links
     consents: Consents
+    web_sessions: WebSessions
     agents: Agents
     scheduler: Scheduler
     cases: Handoff
@@ -72,7 +74,10 @@ def build_services(
     scheduler = Scheduler(redis)
     callbacks = Callbacks(redis, scheduler, session, systems, base_delay=settings.callback_base_delay)
     texts = load_offer_texts()
-    rights = DataRights(links, consents, offers, conversations, transcripts, outbox, questions, Trackers(redis), cases)
+    web_sessions = WebSessions(redis)
+    rights = DataRights(
+        links, consents, offers, conversations, transcripts, outbox, questions, Trackers(redis), cases, web_sessions
+    )
     handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot)
     offer_desk = OfferDesk(
         offers, links, consents, conversations, questions, transcripts, delivery, scheduler, callbacks, texts
@@ -86,6 +91,7 @@ def build_services(
         outbox=outbox,
         links=links,
         consents=consents,
+        web_sessions=web_sessions,
         agents=agents,
         scheduler=scheduler,
         cases=cases,

@@ -16,6 +16,7 @@ from bot.mydata.rights import DataRights
 from bot.offers.desk import OfferDesk
 from bot.privacy.consent import Consents
 from bot.privacy.identity import TokenVerifier
+from bot.privacy.sessions import WebSessions
 from bot.store.scheduler import Scheduler
 from bot.systems.callbacks import Systems
 
@@ -36,3 +37,4 @@ CONSENTS = web.AppKey("consents", Consents)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 SYSTEMS = web.AppKey("backoffice_systems", Systems)
 VERIFIER = web.AppKey("identity_verifier", TokenVerifier)
+WEB_SESSIONS = web.AppKey("web_sessions", WebSessions)

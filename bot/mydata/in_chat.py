@@ -170,12 +170,12 @@ class MyData:
         await self._links.link(conversation, citizen, via)
         return citizen
 
-    async def link_by_token(self, conversation: str, citizen: str) -> bool:
-        """Link the conversation to a citizen whose token was verified; False when it already was."""
-        if await self._links.citizen_of(conversation) == citizen:
-            return False
-        await self._links.link(conversation, citizen, "webchat token")
-        return True
+    async def link_by_token(self, conversation: str, citizen: str, expires_at: float) -> bool:
+        """Link the conversation to a citizen whose token was verified, until the token expires;
+        False when it was linked to them already (the expiry is renewed)."""
+        already = await self._links.citizen_of(conversation) == citizen
+        await self._links.link(conversation, citizen, "webchat token", expires_at=expires_at)
+        return not already
 
     async def issue_link_code(self, citizen: str) -> str:
         """A one-time code that links the chat it is sent from to ``citizen``."""

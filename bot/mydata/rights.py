@@ -19,6 +19,7 @@ from bot.handoff.cases import Handoff
 from bot.offers.store import Offers
 from bot.privacy.consent import PURPOSES, Consents
 from bot.privacy.identity import Links
+from bot.privacy.sessions import WebSessions
 
 
 class DataRights:
@@ -35,6 +36,7 @@ class DataRights:
         questions: Questions,
         trackers: Trackers,
         handoff: Handoff,
+        web_sessions: WebSessions,
     ) -> None:
         self._links = links
         self._consents = consents
@@ -45,6 +47,7 @@ class DataRights:
         self._questions = questions
         self._trackers = trackers
         self._handoff = handoff
+        self._web_sessions = web_sessions
 
     async def forget_conversation(self, conversation: str) -> None:
         """Delete a conversation's chat history and state, and its link to a citizen."""
@@ -55,11 +58,14 @@ class DataRights:
         await self._conversations.forget(conversation)
         await self._outbox.forget(conversation)
         await self._questions.forget(conversation)
+        channel, _, user = conversation.partition(":")
+        if channel == "webchat":  # its browser can no longer resume it
+            await self._web_sessions.forget(user)
 
     async def export(self, citizen: str) -> dict[str, Any]:
         """Everything held about a citizen (GDPR art. 15), as JSON for the back office."""
         conversations = []
-        for conversation in await self._links.conversations_of(citizen):
+        for conversation in await self._links.known_conversations(citizen):
             conversations.append(
                 {
                     "conversation": conversation,
@@ -93,7 +99,7 @@ class DataRights:
         Chat histories and links go; offers and their decisions are records of the city's
         decisions and stay, and so does the consent history (the proof of consent, art. 7(1)).
         """
-        conversations = await self._links.conversations_of(citizen)
+        conversations = await self._links.known_conversations(citizen)
         for conversation in conversations:
             await self.forget_conversation(conversation)
         await self._links.forget_citizen(citizen)

@@ -79,6 +79,14 @@ def ensure_development_key(path: Path) -> None:
     path.chmod(0o600)
 
 
+@dataclass(frozen=True)
+class Identity:
+    """A citizen proven by a token, until the token expires (epoch seconds)."""
+
+    citizen_id: str
+    expires_at: float
+
+
 class TokenVerifier:
     """Checks identity tokens: signature by a configured key, expiry, audience, issuer."""
 
@@ -90,6 +98,10 @@ class TokenVerifier:
 
     def verify(self, token: str) -> str:
         """The citizen id of a valid token; IdentityError otherwise."""
+        return self.verify_identity(token).citizen_id
+
+    def verify_identity(self, token: str) -> Identity:
+        """The citizen of a valid token and until when it is valid; IdentityError otherwise."""
         if not self._keys:
             raise IdentityError("not_configured", "this service accepts no identity tokens")
         if not isinstance(token, str) or len(token) > 4096 or token.count(".") != 2:
@@ -125,7 +137,7 @@ class TokenVerifier:
             subject = claims.get("sub")
             if not isinstance(subject, str) or not CITIZEN_ID.match(subject):
                 raise IdentityError("malformed", "the token names no valid citizen")
-            return subject
+            return Identity(subject, float(claims["exp"]))
         raise IdentityError("forged", "the signature does not verify") from last
 
 
@@ -145,16 +157,20 @@ class Links:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def link(self, conversation_id: str, citizen_id: str, via: str) -> None:
-        """Link a conversation to a citizen (replacing another citizen's link, if any)."""
+    async def link(self, conversation_id: str, citizen_id: str, via: str, expires_at: float | None = None) -> None:
+        """Link a conversation to a citizen (replacing another citizen's link, if any).
+
+        ``expires_at``: a link made by a sign-in lasts only as long as the sign-in's token.
+        """
         previous = await self.citizen_of(conversation_id)
+        mapping = {"citizen_id": citizen_id, "linked_at": f"{time.time():.0f}", "linked_via": via}
+        if expires_at is not None:
+            mapping["expires_at"] = f"{expires_at:.0f}"
         async with self._redis.pipeline(transaction=True) as pipe:
             if previous and previous != citizen_id:
                 pipe.srem(keys.citizen_links(previous), conversation_id)
-            pipe.hset(
-                keys.link(conversation_id),
-                mapping={"citizen_id": citizen_id, "linked_at": f"{time.time():.0f}", "linked_via": via},
-            )
+            pipe.delete(keys.link(conversation_id))
+            pipe.hset(keys.link(conversation_id), mapping=mapping)
             pipe.sadd(keys.citizen_links(citizen_id), conversation_id)
             await pipe.execute()
         logger.info("a %s conversation was linked to a citizen (via %s)", conversation_id.split(":")[0], via)
@@ -170,9 +186,16 @@ class Links:
         return citizen
 
     async def citizen_of(self, conversation_id: str) -> str | None:
-        """The linked citizen, or None for an anonymous conversation."""
-        value: str | None = await self._redis.hget(keys.link(conversation_id), "citizen_id")
-        return value
+        """The linked citizen, or None for an anonymous conversation (or a sign-in that expired)."""
+        link: dict[str, str] = await self._redis.hgetall(keys.link(conversation_id))
+        if not link.get("citizen_id"):
+            return None
+        if link.get("expires_at") and float(link["expires_at"]) <= time.time():
+            # The sign-in ended: no personal data goes there any more. The conversation stays in the
+            # citizen's set (``known_conversations``), so export and erasure still find it.
+            await self._redis.delete(keys.link(conversation_id))
+            return None
+        return link["citizen_id"]
 
     async def record(self, conversation_id: str) -> dict[str, str]:
         """The link as stored (citizen, when, how), for the citizen's data export."""
@@ -180,12 +203,18 @@ class Links:
         return record
 
     async def conversations_of(self, citizen_id: str) -> list[str]:
-        """The citizen's linked conversations."""
+        """The citizen's linked conversations (those whose sign-in has expired are unlinked)."""
+        members = sorted(await self._redis.smembers(keys.citizen_links(citizen_id)))
+        return [c for c in members if await self.citizen_of(c) == citizen_id]
+
+    async def known_conversations(self, citizen_id: str) -> list[str]:
+        """Every conversation linked to the citizen and not unlinked by them, even after its sign-in
+        expired: what an export shows and an erasure deletes."""
         return sorted(await self._redis.smembers(keys.citizen_links(citizen_id)))
 
     async def forget_citizen(self, citizen_id: str) -> list[str]:
         """Unlink every conversation of the citizen; returns them."""
-        conversations = await self.conversations_of(citizen_id)
+        conversations = await self.known_conversations(citizen_id)
         for conversation in conversations:
             await self.unlink(conversation)
         await self._redis.delete(keys.citizen_links(citizen_id))

@@ -23,6 +23,7 @@ Families (type) → owner:
 - ``consent:<citizen>``, ``consent:<citizen>:history`` → ``bot.privacy.consent``
 - ``link:<conversation>``, ``links:<citizen>``, ``linkcode:<code>`` → ``bot.privacy.identity``
 - ``callback:<delivery>`` → ``bot.systems.callbacks``
+- ``wcsession:<session id>`` (hash: the resume secret's SHA-256) → ``bot.privacy.sessions``
 - ``jobs:due``, ``jobs:leased`` → ``bot.store.scheduler``
 - ``tgbutton:<key>`` (Telegram button payloads) → ``channels.telegram.channel``
 - ``socketio`` (pub/sub of the web chat's socket.io servers) → ``channels.webchat.server``
@@ -179,6 +180,11 @@ def citizen_links(citizen_id: str) -> str:
 def link_code(code: str) -> str:
     """A one-time link code → citizen id (string with an expiry)."""
     return f"{PREFIX}linkcode:{code}"
+
+
+def web_session(session_id: str) -> str:
+    """A web chat session's resume secret (its SHA-256) and creation time (hash with an expiry)."""
+    return f"{PREFIX}wcsession:{session_id}"
 
 
 def callback(delivery_id: str) -> str:

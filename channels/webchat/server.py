@@ -7,12 +7,17 @@ sends it: ``{text}`` or ``{text, quick_replies: [{content_type, title, payload}]
 renders only messages with exactly these keys). A client that says ``{"protocol": "citybot"}`` in
 its ``session_request`` (our widget) also gets ``lang`` and ``links`` on each reply. Bad input gets
 a ``chat_error`` ``{code, message}`` event and changes nothing; other conversations are unaffected.
+
+Sessions belong to the browser that started them (``bot.privacy.sessions``): the server issues
+the id, and our widget gets a resume secret with it (``session_confirm`` is then
+``{session_id, resume_secret}``) which it sends back in ``session_request`` to resume. An id
+without its secret, or a signed-in session without a valid token of the same citizen, gets a new
+session. rasa-webchat (Rasa's plain protocol) chats anonymously and starts afresh on reconnect.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections import deque
@@ -26,15 +31,15 @@ from bot.conversation.rasa_client import BotUnavailableError
 from bot.core.envelope import Inbound, Outbound
 from bot.core.errors import CodedError
 from bot.core.i18n import normalise_language
-from bot.gateway.typedefs import DELIVERY, HANDOFF, MYDATA, OUTBOX, ROUTER, SETTINGS, VERIFIER
+from bot.gateway.typedefs import DELIVERY, HANDOFF, MYDATA, OUTBOX, ROUTER, SETTINGS, VERIFIER, WEB_SESSIONS
 from bot.knowledge.files import load_texts
-from bot.privacy.identity import IdentityError
+from bot.privacy.identity import Identity, IdentityError
+from bot.privacy.sessions import WebSession
 from bot.store import keys
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 STRINGS_FILE = Path(__file__).parent / "widget_strings.yml"
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WEBCHAT_SIO = web.AppKey("webchat_sio", socketio.AsyncServer)
 
 
@@ -163,13 +168,27 @@ def setup_webchat(app: web.Application) -> None:
 
     @sio.event
     async def session_request(sid: str, data: Any = None) -> None:
-        wanted = data.get("session_id") if isinstance(data, dict) else None
-        session_id = wanted if isinstance(wanted, str) and SESSION_ID.match(wanted) else uuid.uuid4().hex
-        extended = isinstance(data, dict) and data.get("protocol") == "citybot"
-        async with sio.session(sid) as session:
-            previous = session.get("session_id")
-            session["session_id"] = session_id
-            session["extended"] = extended
+        """Resume the session the browser proves with its secret, or start a new one.
+
+        A new session's secret goes to our widget only (in ``session_confirm``); Rasa's plain
+        protocol has no place for it, so rasa-webchat gets a new anonymous session each time.
+        """
+        request = data if isinstance(data, dict) else {}
+        extended = request.get("protocol") == "citybot"
+        language = normalise_language(request.get("language")) or "fi"
+        identity, refused = verified_identity(request.get("identity_token"))
+        citizen = identity.citizen_id if identity else None
+        sessions = app[WEB_SESSIONS]
+        wanted = request.get("session_id")
+        if await sessions.resume(wanted, request.get("resume_secret"), citizen):
+            session = WebSession(str(wanted), None, resumed=True)
+        else:
+            session = await sessions.start()
+        session_id = session.session_id
+        async with sio.session(sid) as state:
+            previous = state.get("session_id")
+            state["session_id"] = session_id
+            state["extended"] = extended
         if previous:
             await sio.leave_room(sid, f"{previous}:ext")
             await sio.leave_room(sid, f"{previous}:plain")
@@ -177,27 +196,31 @@ def setup_webchat(app: web.Application) -> None:
         # Every tab of this conversation, for pushes from agents (by protocol: plain clients get Rasa's shape).
         await sio.enter_room(sid, f"{session_id}:{'ext' if extended else 'plain'}")
         await app[OUTBOX].opened(conversation(session_id))
-        await sio.emit("session_confirm", session_id, to=sid, ignore_queue=True)
-        token = data.get("identity_token") if isinstance(data, dict) else None
-        if isinstance(token, str) and token:
-            language = normalise_language(data.get("language")) if isinstance(data, dict) else None
-            await identify(sid, session_id, token, language or "fi", extended)
-        for reply in await app[OUTBOX].take(conversation(session_id)):
-            await sio.emit("bot_uttered", bot_uttered(reply, extended), to=sid, ignore_queue=True)
+        confirm: Any = session_id
+        if extended and session.secret:
+            confirm = {"session_id": session_id, "resume_secret": session.secret}
+        await sio.emit("session_confirm", confirm, to=sid, ignore_queue=True)
+        if refused is not None:  # the chat goes on, anonymously
+            await fail(sid, refused)
+        if identity is not None:
+            await sessions.sign_in(session_id, identity.citizen_id)
+            mydata = app[MYDATA]
+            if await mydata.link_by_token(conversation(session_id), identity.citizen_id, identity.expires_at):
+                linked = mydata.notice("linked", language)
+                await sio.emit("bot_uttered", bot_uttered(linked, extended), to=sid, ignore_queue=True)
+        if session.resumed:  # replies kept while no page was open belong to a proven session only
+            for reply in await app[OUTBOX].take(conversation(session_id)):
+                await sio.emit("bot_uttered", bot_uttered(reply, extended), to=sid, ignore_queue=True)
 
-    async def identify(sid: str, session_id: str, token: str, language: str, extended: bool) -> None:
-        """Link the conversation to the citizen the token names; a bad token changes nothing."""
+    def verified_identity(token: Any) -> tuple[Identity | None, WebchatError | None]:
+        """The citizen a valid identity token names, or the refusal of a bad one (no token: neither)."""
+        if not isinstance(token, str) or not token:
+            return None, None
         try:
-            citizen = app[VERIFIER].verify(token)
+            return app[VERIFIER].verify_identity(token), None
         except IdentityError as error:
             logger.info("web chat identity token refused: %s", error.code)
-            await fail(sid, WebchatError("identity_rejected", "the sign-in could not be confirmed"))
-            return
-        mydata = app[MYDATA]
-        if not await mydata.link_by_token(conversation(session_id), citizen):
-            return
-        linked = mydata.notice("linked", language)
-        await sio.emit("bot_uttered", bot_uttered(linked, extended), to=sid, ignore_queue=True)
+            return None, WebchatError("identity_rejected", "the sign-in could not be confirmed")
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:

@@ -6,8 +6,10 @@
  * Speaks Rasa's socket.io protocol (session_request/session_confirm, user_uttered/bot_uttered).
  * Accessibility (WCAG 2.1 AA): keyboard only, visible focus, new messages announced through an
  * aria-live log, every message carries its own lang attribute, works at 320 px and 200% zoom.
- * The session id is kept in localStorage so a reload resumes the same conversation; the
- * transcript is kept in sessionStorage so the reloaded page shows it again.
+ * The session id and its resume secret (issued by the server) are kept in localStorage so a
+ * reload resumes the same conversation; the transcript is kept in sessionStorage so the reloaded
+ * page shows it again. Without the secret (or, for a signed-in chat, without the sign-in) the
+ * server starts a new conversation.
  */
 (function () {
   "use strict";
@@ -17,6 +19,7 @@
   var LANGS = ["fi", "sv", "en"];
   var AUTONYMS = { fi: "Suomi", sv: "Svenska", en: "English" };
   var STORE_SESSION = "citybot.session";
+  var STORE_SECRET = "citybot.secret";
   var STORE_LANG = "citybot.lang";
   var STORE_LOG = "citybot.transcript";
 
@@ -33,6 +36,7 @@
     confirmed: false,
     dropped: false,
     sessionId: localStorage.getItem(STORE_SESSION),
+    secret: localStorage.getItem(STORE_SECRET),
     lastSent: "",
     everConnected: false,
     failures: 0,
@@ -196,16 +200,28 @@
     setStatus("connecting");
     state.socket = window.io(origin, { path: "/socket.io", transports: ["websocket"], reconnectionDelayMax: 5000 });
     state.socket.on("connect", function () {
-      var request = { session_id: state.sessionId, protocol: "citybot", language: state.lang };
+      var request = {
+        session_id: state.sessionId, resume_secret: state.secret, protocol: "citybot", language: state.lang,
+      };
       // A signed-in citizen: the page passes the token its login service signed (verified server-side).
       var identity = script.dataset.identityToken || window.citybotIdentityToken;
       if (identity) request.identity_token = identity;
       state.socket.emit("session_request", request);
     });
-    state.socket.on("session_confirm", function (sessionId) {
+    state.socket.on("session_confirm", function (confirmed) {
       state.confirmed = true;
-      state.sessionId = typeof sessionId === "string" ? sessionId : sessionId.session_id;
+      var sessionId = typeof confirmed === "string" ? confirmed : confirmed.session_id;
+      if (sessionId !== state.sessionId) {
+        // A new conversation (a first visit, or the old one could not be resumed): forget the
+        // old transcript, so a shared computer never shows the previous person's chat.
+        sessionStorage.removeItem(STORE_LOG);
+      }
+      state.sessionId = sessionId;
       localStorage.setItem(STORE_SESSION, state.sessionId);
+      if (confirmed && confirmed.resume_secret) {
+        state.secret = confirmed.resume_secret;
+        localStorage.setItem(STORE_SECRET, state.secret);
+      }
       setStatus(state.everConnected && state.dropped ? "reconnected" : null);
       state.dropped = false;
       state.everConnected = true;
