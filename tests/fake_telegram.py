@@ -94,13 +94,18 @@ def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
 
-def message_update(update_id: int, chat_id: int, text: str, language: str = "fi") -> dict[str, Any]:
-    """A Telegram update with a private text message (commands too)."""
-    user = {"id": chat_id, "is_bot": False, "first_name": "Maija", "language_code": language}
+def message_update(
+    update_id: int, chat_id: int, text: str, language: str = "fi", chat_type: str = "private"
+) -> dict[str, Any]:
+    """A Telegram update with a text message (commands too); groups have negative chat ids."""
+    user = {"id": abs(chat_id), "is_bot": False, "first_name": "Maija", "language_code": language}
+    chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+    if chat_type != "private":
+        chat["title"] = "Kerhon ryhmä"
     message: dict[str, Any] = {
         "message_id": update_id,
         "date": int(time.time()),
-        "chat": {"id": chat_id, "type": "private"},
+        "chat": chat,
         "from": user,
         "text": text,
     }

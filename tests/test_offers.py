@@ -673,3 +673,24 @@ async def test_f1_a_signed_in_session_without_a_token_starts_anonymous(city: Cit
         city.base, session_id=sid, secret=owner.secret, identity_token=city.token("someone-else")
     )
     assert new_sid != sid  # another citizen's token does not open this citizen's conversation
+
+
+# -- security, finding 8: personal messages only in private Telegram chats --------------------------
+
+
+async def test_f8_a_group_chat_cannot_be_linked_and_gets_no_offer(city: City) -> None:
+    """Before: ``/start <code>`` in a group linked the group, and an invitation was posted there."""
+    who = citizen_id()
+    status, code = await city.call("POST", f"/api/v1/citizens/{who}/link-code")
+    group = -(990000 + next(_ids))
+    update = message_update(next(_ids) + 50000, group, code["start_command"], language="en", chat_type="group")
+    await city.telegram_update(update)
+    assert city.telegram.sent()[-1]["text"].startswith("Your account can only be linked to a private chat")
+    await city.consent(who)
+    _, offer = await city.offer(who, "screening_invitation")
+    assert offer["status"] == "undeliverable"
+    assert all(int(m["chat_id"]) != group or "linked to a private chat" in m["text"] for m in city.telegram.sent())
+    # The code was not used up by the group: the citizen can still link their own private chat.
+    private = 880000 + next(_ids)
+    await city.telegram_update(message_update(next(_ids) + 50000, private, code["start_command"], language="en"))
+    assert city.telegram.sent()[-1]["text"] == TEXTS.mydata["linked"]["en"]

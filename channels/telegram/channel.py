@@ -23,10 +23,11 @@ from typing import Any, Sequence
 from aiohttp import web
 from redis.asyncio import Redis
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.conversation.delivery import DeliveryError
 from bot.conversation.rasa_client import BotUnavailableError
 from bot.conversation.records import Conversations
 from bot.core.envelope import Inbound, Outbound
@@ -108,12 +109,20 @@ class TelegramChannel:
             await self._route(update, payload)
 
     async def _link(self, update: Update, code: str) -> None:
-        """``/start <code>``: link this chat to the citizen the one-time code was issued for."""
+        """``/start <code>``: link this chat to the citizen the one-time code was issued for.
+
+        Only a private chat can be linked: personal messages (offers, MyData) must never reach a
+        group. The code is not used up by a group's attempt, so the citizen can still use it.
+        """
         chat, user = update.effective_chat, update.effective_user
         assert chat is not None
         language = normalise_language(user.language_code if user else None) or "fi"
         conversation = f"telegram:{chat.id}"
         if not await self._conversations.first_delivery(conversation, str(update.update_id)):
+            return
+        if chat.type != ChatType.PRIVATE:
+            logger.info("Telegram link code refused: a %s chat", chat.type)
+            await self._say(update, "link_private_only")
             return
         try:
             await self._mydata.link_by_code(conversation, code, "telegram link code")
@@ -177,7 +186,11 @@ class TelegramChannel:
             logger.warning("Telegram did not take a reply: %s", error.__class__.__name__)
 
     async def push(self, user_id: str, replies: Sequence[Outbound]) -> None:
-        """Send replies that did not come from an update (an agent's message, a handoff notice)."""
+        """Send replies that did not come from an update (an agent's message, a handoff notice, an
+        offer). Never to a group, channel or supergroup (their chat ids are negative): whatever
+        is pushed may be personal."""
+        if int(user_id) < 0:
+            raise DeliveryError("personal messages go to private Telegram chats only")
         for reply in replies:
             await self._send(int(user_id), reply)
 
