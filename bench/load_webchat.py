@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import random
+import secrets
 import statistics
 import tempfile
 import time
@@ -51,7 +52,7 @@ def bench_settings(data_dir: Path) -> Settings:
     """The whole stack on free loopback ports, with the per-client message limit out of the way."""
     return Settings(
         data_dir=data_dir,
-        redis=RedisAddress("127.0.0.1", free_port(), embedded=True),
+        redis=RedisAddress("127.0.0.1", free_port(), password=secrets.token_urlsafe(24), embedded=True),
         rasa_port=free_port(),
         actions_port=free_port(),
         rasa_token="bench-token",

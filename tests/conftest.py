@@ -87,7 +87,7 @@ def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """Embedded Redis, the action server and the Rasa server on free loopback ports."""
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("stack"),
-        redis=RedisAddress("127.0.0.1", free_port(), embedded=True),
+        redis=RedisAddress("127.0.0.1", free_port(), password="test-redis-password-not-secret", embedded=True),
         rasa_port=free_port(),
         actions_port=free_port(),
         rasa_token="test-token-not-secret",

@@ -6,6 +6,7 @@ import os
 import platform
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
 
 from bot.cli.supervisor import free_port
 from bot.core.paths import PROJECT_ROOT
@@ -28,7 +30,8 @@ def listening(port: int) -> bool:
 
 def test_run_prints_urls_serves_and_leaves_nothing_behind(model_path: Path, tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("REDIS", "RASA", "ACTIONS", "GATEWAY")}
-    env = dict(os.environ, CITYBOT_DATA_DIR=str(tmp_path), **{f"CITYBOT_{k}_PORT": str(v) for k, v in ports.items()})
+    data = tmp_path / "var"
+    env = dict(os.environ, CITYBOT_DATA_DIR=str(data), **{f"CITYBOT_{k}_PORT": str(v) for k, v in ports.items()})
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--no-chat"],
@@ -57,6 +60,7 @@ def test_run_prints_urls_serves_and_leaves_nothing_behind(model_path: Path, tmp_
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['GATEWAY']}/healthz", timeout=10) as response:
             assert response.status == 200
         assert all(listening(port) for port in ports.values())
+        check_local_secrets(data, ports["REDIS"])
     finally:
         process.send_signal(signal.SIGTERM)
         time.sleep(0.2)
@@ -64,3 +68,27 @@ def test_run_prints_urls_serves_and_leaves_nothing_behind(model_path: Path, tmp_
         assert process.wait(timeout=60) == 0
     time.sleep(0.5)
     assert [name for name, port in ports.items() if listening(port)] == []
+
+
+def check_local_secrets(data: Path, redis_port: int) -> None:
+    """Finding 9 of the security issue. Before: the embedded Redis had no password, and ``var/`` and
+    its logs were 0755/0644 (only ``var/secrets/*`` were 0600)."""
+    client = redis.Redis(port=redis_port, socket_timeout=5)
+    with pytest.raises(redis.AuthenticationError):
+        client.ping()  # the embedded Redis wants its generated password
+    password = (data / "secrets" / "redis_password").read_text(encoding="utf-8").strip()
+    assert len(password) >= 32 and redis.Redis(port=redis_port, password=password).ping()
+    loose = []
+    for path in [data, *data.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            loose.append(f"{path.relative_to(data.parent)} {mode:o}")
+    assert loose == []  # every folder 0700, every file (logs, secrets, Redis data) 0600
+    assert (data / "logs" / "gateway.log").exists() and list((data / "redis").iterdir())
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        assert password not in command  # neither the Redis password ...
+        assert (data / "secrets" / "rasa_token").read_text(encoding="utf-8").strip() not in command  # ... nor the token

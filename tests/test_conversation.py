@@ -109,7 +109,7 @@ def test_conversation_is_stored_in_redis(stack: Stack, chat: Chat) -> None:
     c = chat()
     c.say("hello", language_hint="en")
     settings = stack.settings
-    client = redis.Redis(host=settings.redis.host, port=settings.redis.port)
+    client = redis.Redis.from_url(settings.redis.url)
     try:
         assert client.exists(keys.tracker(c.sender)) == 1
     finally:

@@ -139,7 +139,7 @@ async def test_stop_is_recorded_on_the_conversation(webhook: str, fake: FakeTele
 
     chat = next(_chats)
     await post(webhook, message_update(next(_ids), chat, "/stop"))
-    client = redis.Redis(host=stack.settings.redis.host, port=stack.settings.redis.port)
+    client = redis.Redis.from_url(stack.settings.redis.url)
     try:
         assert client.hget(keys.conversation(f"telegram:{chat}"), "stopped") == b"1"
     finally:

@@ -28,6 +28,7 @@ from typing import Callable
 from bot.cli.training import rasa_env, require_model
 from bot.core.errors import ServiceStartError
 from bot.core.paths import CREDENTIALS_FILE, ENDPOINTS_FILE, PROJECT_ROOT, rasa_python
+from bot.core.private_files import open_private_log, private_dir, write_private
 from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,11 +58,19 @@ def redis_server_binary() -> str:
 
 
 def embedded_redis_command(settings: Settings) -> list[str]:
-    """The embedded redis-server's command line: loopback only, data kept in the data dir."""
-    data = settings.data_dir / "redis"
-    data.mkdir(parents=True, exist_ok=True)
+    """The embedded redis-server's command line: loopback only, data kept in the data dir.
+
+    Its password is in a configuration file only the service's user can read, never on the
+    command line (which ``ps`` shows to everyone).
+    """
+    if not settings.redis.password:
+        raise ServiceStartError("the embedded Redis needs a password (load_settings generates one)")
+    data = private_dir(settings.data_dir / "redis")
+    config = data / "redis.conf"
+    write_private(config, f"requirepass {settings.redis.password}\n")
     return [
         redis_server_binary(),
+        str(config),
         "--port",
         str(settings.redis.port),
         "--bind",
@@ -96,13 +105,15 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _exit)
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the supervising process dies (Linux).
+def _child_setup(die_with_parent: bool) -> None:
+    """In the child, before exec: files it creates (logs, Redis data) are private (umask 077), and
+    (``die_with_parent``) it gets SIGTERM when the supervising process dies (Linux).
 
-    Without it, a supervisor killed with SIGKILL (a test runner stopped hard) leaves Rasa, the
-    action server, Redis and the gateway running, holding ports and memory.
+    Without the latter, a supervisor killed with SIGKILL (a test runner stopped hard) leaves Rasa,
+    the action server, Redis and the gateway running, holding ports and memory.
     """
-    if sys.platform.startswith("linux"):
+    os.umask(0o077)
+    if die_with_parent and sys.platform.startswith("linux"):
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -213,8 +224,7 @@ class Stack(AbstractContextManager["Stack"]):
 
     def _popen(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log_path = self._log_path(name)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
+        log = open_private_log(log_path)  # handed to the child, closed here once it has it
         process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
@@ -225,9 +235,9 @@ class Stack(AbstractContextManager["Stack"]):
             start_new_session=True,
             # Linux ties "parent death" to the spawning thread: only a main-thread spawn may use it,
             # or a child started from a worker thread would die when that thread ends.
-            preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+            preexec_fn=partial(_child_setup, threading.current_thread() is threading.main_thread()),
         )
-        log.close()
+        os.close(log)
         return process
 
     def _wait(self, managed: Managed, ready: Callable[[], bool], timeout: float) -> float:
@@ -253,7 +263,7 @@ class Stack(AbstractContextManager["Stack"]):
         self.progress("[1/4] Redis ...")
         if redis.embedded:
             managed = self._spawn("redis", embedded_redis_command(self.settings), dict(os.environ))
-            took = self._wait(managed, partial(_redis_ok, redis.host, redis.port, None), 20)
+            took = self._wait(managed, partial(_redis_ok, redis.host, redis.port, redis.password), 20)
             self.progress(f"      embedded redis-server on 127.0.0.1:{redis.port} ready ({took:.1f} s)")
         elif not _redis_ok(redis.host, redis.port, redis.password):
             raise ServiceStartError(f"Redis at {redis.host}:{redis.port} (REDIS_URL) does not answer")

@@ -29,12 +29,12 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from bot.core.paths import PROJECT_ROOT
+from bot.core.private_files import generated_secret, private_dir
 
 
 @dataclass(frozen=True)
@@ -131,22 +131,18 @@ def _token(data_dir: Path) -> str:
     explicit = os.environ.get("CITYBOT_RASA_TOKEN")
     if explicit:
         return explicit
-    path = data_dir / "secrets" / "rasa_token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+    return generated_secret(data_dir / "secrets" / "rasa_token")
 
 
 def load_settings() -> Settings:
     """Read the settings from the environment (see the module docstring)."""
-    data_dir = Path(os.environ.get("CITYBOT_DATA_DIR", PROJECT_ROOT / "var")).resolve()
+    data_dir = private_dir(Path(os.environ.get("CITYBOT_DATA_DIR", PROJECT_ROOT / "var")).resolve())
     url = os.environ.get("REDIS_URL")
     if url:
         redis = RedisAddress.from_url(url)
-    else:
-        redis = RedisAddress("127.0.0.1", _port("CITYBOT_REDIS_PORT", 6389), embedded=True)
+    else:  # the embedded Redis has a password of its own, generated once
+        password = generated_secret(data_dir / "secrets" / "redis_password")
+        redis = RedisAddress("127.0.0.1", _port("CITYBOT_REDIS_PORT", 6389), password=password, embedded=True)
     return Settings(
         data_dir=data_dir,
         redis=redis,

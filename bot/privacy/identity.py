@@ -25,6 +25,7 @@ import jwt
 from redis.asyncio import Redis
 
 from bot.core.errors import CodedError
+from bot.core.private_files import write_private
 from bot.knowledge.files import read_yaml
 from bot.store import keys
 
@@ -68,15 +69,13 @@ def ensure_development_key(path: Path) -> None:
     """Create a file with one random HS256 key for development and the demo, if none exists."""
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
-    path.write_text(
+    write_private(
+        path,
         "# Keys that sign citizens' identity tokens for the web chat (see docs/offers.md).\n"
         "# Generated for development: a city puts its login service's public key here instead.\n"
         f"keys:\n  - kid: dev\n    alg: HS256\n    secret: {secret}\n",
-        encoding="utf-8",
     )
-    path.chmod(0o600)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import yaml
 from redis.asyncio import Redis
 
 from bot.core.errors import CitybotError
+from bot.core.private_files import write_private
 from bot.knowledge.files import read_yaml
 from bot.store import keys
 from bot.store.scheduler import Scheduler
@@ -85,13 +86,11 @@ def add_system(path: Path, name: str, callback_url: str = "") -> tuple[str, str]
         "callback_url": callback_url,
         "callback_secret": secret,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    write_private(
+        path,
         "# The city's systems that call the back-office API (python -m bot backoffice add).\n"
         + yaml.safe_dump(data, sort_keys=True),
-        encoding="utf-8",
     )
-    path.chmod(0o600)
     load_systems(path)  # refuse to leave a file the gateway would not read
     return token, secret
 
