@@ -591,3 +591,17 @@ async def test_static_security_headers(gateway: str) -> None:
         assert response.status == 200
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+async def test_f6_a_bad_after_id_keeps_the_agents_console_open(new_agent: Any, consoles: Any) -> None:
+    """Security finding 6. Before: a console ``open`` with a malformed ``after`` id dropped the socket."""
+    console = await consoles(await new_agent())
+    await console.send(type="open", conversation="webchat:someone", after="(not-an-id")
+    error = await console.expect("error", lambda m: True)
+    assert error["code"] == "malformed"
+    await console.send(type="open", conversation="webchat:someone", after="0")  # still connected
+    refused = await console.expect("error", lambda m: True)
+    assert refused["code"] == "not_yours"
+    await console.send(type="bogus \ud800", conversation="webchat:someone")
+    bad = await console.expect("error", lambda m: True)
+    assert bad["code"] == "bad_text"

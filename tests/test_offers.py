@@ -694,3 +694,59 @@ async def test_f8_a_group_chat_cannot_be_linked_and_gets_no_offer(city: City) ->
     private = 880000 + next(_ids)
     await city.telegram_update(message_update(next(_ids) + 50000, private, code["start_command"], language="en"))
     assert city.telegram.sent()[-1]["text"] == TEXTS.mydata["linked"]["en"]
+
+
+# -- security, finding 6: bad input is refused at the edge, and nothing is stored half-done ----------
+
+
+async def raw_post(city: City, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session, session.post(f"{city.base}{path}", data=body, headers=headers) as r:
+        return r.status, await r.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,  # nested deeper than any parser should follow
+        b'{"offer_id": "x", "n": ' + b"9" * 5000 + b"}",  # a number too long to convert
+        b'{"offer_id": "bad-\\ud800-text"}',  # a lone surrogate
+    ],
+)
+async def test_f6_hostile_json_is_400_on_the_api_and_the_webhook(city: City, body: bytes) -> None:
+    """Before: deeply nested JSON and a 5,000-digit integer gave 500 on both."""
+    api = {"Authorization": f"Bearer {city.api_token}", "Content-Type": "application/json"}
+    status, answer = await raw_post(city, "/api/v1/offers", body, api)
+    assert status == 400 and answer["error"]["code"] in ("malformed", "bad_text")
+    telegram = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    status, answer = await raw_post(city, "/telegram/webhook", body, telegram)
+    assert status == 400
+
+
+async def test_f6_a_respond_by_in_year_9999_is_refused_and_nothing_is_stored(city: City) -> None:
+    """Before: 500 after the offer was stored, which then stayed pending for good."""
+    who = citizen_id()
+    status, answer = await city.offer(who, respond_by="9999-12-31T23:59:59+00:00", offer_id="far-future-offer")
+    assert status == 400 and answer["error"]["code"] == "bad_respond_by"
+    status, _ = await city.call("GET", "/api/v1/offers/far-future-offer")
+    assert status == 404
+    status, listed = await city.call("GET", f"/api/v1/citizens/{who}/offers")
+    assert listed["offers"] == []
+
+
+async def test_f6_a_lone_surrogate_gets_a_clear_error_in_web_chat_and_an_answer_on_telegram(
+    city: City, citizens: Any
+) -> None:
+    """Before: the Redis write failed, so the reply was dropped in web chat and Telegram answered
+    200 with nothing."""
+    person = citizens()
+    sid = await person.start(city.base)
+    await person.say("hei \ud800", sid)
+    name, error = await person.next()
+    assert (name, error["code"]) == ("chat_error", "bad_text")
+    await person.say("hei", sid)  # the conversation goes on
+    [greeting] = await person.replies(1)
+    assert greeting["text"]
+    chat = 880000 + next(_ids)
+    before = len(city.telegram.sent())
+    await city.telegram_update(message_update(next(_ids) + 50000, chat, "moi \ud800"))  # 200
+    assert [m for m in city.telegram.sent()[before:] if int(m["chat_id"]) == chat]  # answered

@@ -242,6 +242,9 @@ class Handoff:
             "queued_at": f"{now:.3f}",
         }
         async with self._redis.pipeline(transaction=True) as pipe:
+            for other in self.config.queues:  # one queue at a time
+                if other != queue:
+                    pipe.zrem(keys.queue(other), conversation_id)
             pipe.hset(keys.case(conversation_id), mapping=mapping)
             pipe.zadd(keys.queue(queue), {conversation_id: now}, nx=True)
             await pipe.execute()

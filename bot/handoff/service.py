@@ -27,6 +27,11 @@ CANCEL_INTENTS = frozenset({"deny", "goodbye"})
 CANCEL_MIN_CONFIDENCE = 0.6
 
 
+def serves(agent: Agent, queue: str) -> bool:
+    """True when the agent may see and take conversations of ``queue`` (a supervisor: every queue)."""
+    return agent.admin or queue in agent.queues
+
+
 def bot_entry(reply: Outbound) -> Entry:
     """The transcript entry of a reply from the bot or the service."""
     return Entry("bot", reply.text, language=reply.language, buttons=[b.title for b in reply.buttons])
@@ -62,9 +67,10 @@ class HandoffDesk:
         config = self._cases.config
         return [{"id": queue, "name": config.queue_names[queue]} for queue in config.queues]
 
-    async def waiting(self) -> list[dict[str, Any]]:
-        """Every queued case with its waiting time, each queue's head first."""
-        return await self._cases.waiting()
+    async def waiting(self, agent: Agent) -> list[dict[str, Any]]:
+        """The queued cases of the queues the agent serves (all for a supervisor), with their
+        waiting times, each queue's head first."""
+        return [c for c in await self._cases.waiting() if serves(agent, c["queue"])]
 
     async def held_by(self, agent: Agent) -> list[Case]:
         """The cases the agent holds now."""
@@ -173,6 +179,10 @@ class HandoffDesk:
         """Take a queued conversation. Returns the case and the notice for the citizen, which is
         already in the transcript: deliver it with ``announce`` once the agent has the transcript,
         so that what the citizen writes next arrives after the agent's snapshot."""
+        current = await self._cases.case(conversation)
+        if current.mode is CaseMode.QUEUED and not serves(agent, current.queue):
+            logger.info("agent %s refused a conversation of queue %s", agent.username, current.queue)
+            raise HandoffError("not_your_queue", "this conversation is in a queue you do not serve")
         case = await self._cases.claim(conversation, agent.username)
         joined = self.texts.reply("agent_joined", case.language, notice=Notice.AGENT_JOINED, agent=agent.name)
         await self._transcripts.append(conversation, [Entry("bot", joined.text, language=case.language)])
@@ -209,9 +219,11 @@ class HandoffDesk:
         """Hand the conversation to a colleague or to the head of a queue, and tell the citizen."""
         case = await self._cases.held(conversation, agent.username)
         if to_agent:
-            await self._cases.transfer(conversation, agent.username, to_agent=to_agent)
             colleague = await self._agents.get(to_agent)
-            name = colleague.name if colleague else to_agent
+            if colleague is None or not serves(colleague, case.queue):
+                raise HandoffError("not_their_queue", "that agent does not serve this conversation's queue")
+            await self._cases.transfer(conversation, agent.username, to_agent=to_agent)
+            name = colleague.name
             notice = self.texts.reply("agent_joined", case.language, notice=Notice.AGENT_JOINED, agent=name)
         elif queue:
             await self._cases.transfer(conversation, agent.username, queue=queue)

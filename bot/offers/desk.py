@@ -21,8 +21,9 @@ from bot.conversation.questions import QuestionKind, Questions
 from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
 from bot.core.envelope import Button, Outbound
+from bot.core.i18n import LANGUAGES
 from bot.core.protocol import OfferAnswer
-from bot.offers.store import OPEN, Offer, Offers
+from bot.offers.store import OPEN, Offer, OfferError, Offers
 from bot.offers.texts import OfferTexts, format_date
 from bot.privacy.consent import Consents
 from bot.privacy.identity import Links
@@ -66,7 +67,16 @@ class OfferDesk:
     # -- from the back office -----------------------------------------------------------------------
 
     async def create(self, offer: Offer) -> tuple[Offer, bool]:
-        """Store the offer; a new one is delivered (or found undeliverable) at once."""
+        """Store the offer; a new one is delivered (or found undeliverable) at once.
+
+        Its message is rendered in every language first: an offer that cannot be shown is refused
+        (OfferError 400) before anything is stored, never left pending half-done.
+        """
+        for language in LANGUAGES:
+            try:
+                self._offer_message(offer, language)
+            except (ValueError, OverflowError, KeyError, IndexError) as error:
+                raise OfferError(400, "bad_details", "the offer's details cannot be shown to the citizen") from error
         stored, created = await self.offers.create(offer)
         if not created:
             return stored, False

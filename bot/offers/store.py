@@ -45,6 +45,7 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 }
 OFFER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_DETAIL_CHARS = 300
+MAX_RESPOND_DAYS = 730  # an answer wanted more than two years ahead is a mistake (year 9999 broke dates)
 
 # Create only if new: the hash, the first history entry and the citizen's index, in one step.
 _CREATE = """
@@ -151,8 +152,11 @@ def parse_offer(body: Any, system: str, now: float | None = None) -> Offer:
         raise OfferError(400, "bad_respond_by", "respond_by must be an ISO 8601 date and time") from None
     if respond_by.tzinfo is None:
         raise OfferError(400, "bad_respond_by", "respond_by needs a time zone (e.g. +02:00 or Z)")
-    if respond_by.timestamp() < (time.time() if now is None else now) - 60:
+    moment = time.time() if now is None else now
+    if respond_by.timestamp() < moment - 60:
         raise OfferError(400, "bad_respond_by", "respond_by is in the past")
+    if respond_by.timestamp() > moment + MAX_RESPOND_DAYS * 24 * 3600:
+        raise OfferError(400, "bad_respond_by", f"respond_by is more than {MAX_RESPOND_DAYS} days ahead")
     if body["on_silence"] not in ON_SILENCE:
         raise OfferError(400, "bad_on_silence", f"on_silence must be one of: {', '.join(ON_SILENCE)}")
     canonical = json.dumps(

@@ -7,7 +7,6 @@ Every call but the OpenAPI document needs ``Authorization: Bearer <token of a ca
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -15,6 +14,7 @@ from typing import Any, Awaitable, Callable
 import yaml
 from aiohttp import web
 
+from bot.core.inbound import InboundError, parse_json
 from bot.gateway.typedefs import CONSENTS, MYDATA, OFFERS, RIGHTS, SETTINGS, SYSTEMS
 from bot.offers.store import OFFER_ID, OfferError, parse_offer
 from bot.privacy.consent import PURPOSES, ConsentError
@@ -50,9 +50,9 @@ async def _json(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise OfferError(415, "unsupported_media_type", "send the body as application/json")
     try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise OfferError(400, "malformed", "the body is not valid JSON") from None
+        return parse_json(await request.read())
+    except InboundError as exc:
+        raise OfferError(400, exc.code, str(exc)) from None
 
 
 def _citizen(request: web.Request) -> str:

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -32,6 +33,7 @@ from bot.conversation.transcripts import Transcripts, decode_entry
 from bot.core.envelope import Outbound
 from bot.core.errors import KnowledgeError
 from bot.core.i18n import LANGUAGES, pick
+from bot.core.inbound import InboundError, parse_json
 from bot.core.paths import knowledge_dir
 from bot.core.shutdown import shut
 from bot.gateway.typedefs import AGENTS, HANDOFF, REDIS, SETTINGS
@@ -44,6 +46,7 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STRINGS_FILE = HERE / "strings.yml"
 COOKIE = "citybot_console"
+STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")  # a Redis stream entry id, or "0"
 CSRF_HEADER = "X-CSRF-Token"
 HELLO_SECONDS = 10
 BLOCK_MS = 1000
@@ -148,9 +151,9 @@ class ConsoleConnection:
 
     async def _command(self, raw: str) -> None:
         try:
-            data = json.loads(raw)
-        except json.JSONDecodeError:
-            await self._error("malformed", "messages must be JSON objects")
+            data = parse_json(raw)
+        except InboundError as error:
+            await self._error(error.code, "messages must be JSON objects of valid text")
             return
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             await self._error("malformed", "messages must be JSON objects with a type")
@@ -168,6 +171,9 @@ class ConsoleConnection:
             await handler(conversation, data)
         except HandoffError as error:
             await self._error(error.code, str(error), conversation)
+        except RedisError as error:  # the socket stays open; the agent may try again
+            logger.warning("console command %s failed: %s", kind, error.__class__.__name__)
+            await self._error("unavailable", "that did not work just now; try again", conversation)
 
     async def _do_hello(self, conversation: Any, data: dict[str, Any]) -> None:
         await self._send_ready()  # a repeated hello (after a reconnect) gets the state again
@@ -182,6 +188,9 @@ class ConsoleConnection:
 
     async def _do_open(self, conversation: str, data: dict[str, Any]) -> None:
         after = data.get("after") if isinstance(data.get("after"), str) else "0"
+        if not STREAM_ID.match(after or "0"):
+            await self._error("malformed", "after must be a transcript entry id", conversation)
+            return
         await self._open(conversation, after or "0")
 
     async def _do_send(self, conversation: str, data: dict[str, Any]) -> None:
@@ -277,7 +286,7 @@ class ConsoleConnection:
     async def _send_queue(self) -> None:
         handoff = self.app[HANDOFF]
         mine = [case.public() for case in await handoff.held_by(self.agent)]
-        await self._send({"type": "queue", "waiting": await handoff.waiting(), "mine": mine})
+        await self._send({"type": "queue", "waiting": await handoff.waiting(self.agent), "mine": mine})
         self._queue_dirty = False
         self._last_queue = time.monotonic()
 
@@ -363,8 +372,8 @@ def setup_console(app: web.Application) -> None:
         if request.content_type != "application/json":
             return _json_error(415, "send JSON")
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = parse_json(await request.read())
+        except InboundError:
             return _json_error(400, "malformed JSON")
         if (
             not isinstance(body, dict)

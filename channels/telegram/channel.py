@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -32,6 +31,7 @@ from bot.conversation.rasa_client import BotUnavailableError
 from bot.conversation.records import Conversations
 from bot.core.envelope import Inbound, Outbound
 from bot.core.i18n import normalise_language, pick
+from bot.core.inbound import InboundError, parse_json
 from bot.core.settings import Settings
 from bot.core.shutdown import shut
 from bot.gateway.router import Router
@@ -219,8 +219,10 @@ class TelegramChannel:
         if not hmac.compare_digest(given, self._settings.telegram_secret.encode()):
             return web.json_response({"error": "wrong or missing secret token"}, status=403)
         try:
-            data: Any = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            # Text that is not valid Unicode is repaired, not refused: Telegram would only send the
+            # update again, and the citizen gets an answer instead of silence.
+            data: Any = parse_json(await request.read(), repair_text=True)
+        except InboundError:
             return web.json_response({"error": "body must be a JSON Telegram update"}, status=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.json_response({"error": "body must be a JSON Telegram update"}, status=400)

@@ -31,6 +31,7 @@ from bot.conversation.rasa_client import BotUnavailableError
 from bot.core.envelope import Inbound, Outbound
 from bot.core.errors import CodedError
 from bot.core.i18n import normalise_language
+from bot.core.inbound import is_text
 from bot.gateway.typedefs import DELIVERY, HANDOFF, MYDATA, OUTBOX, ROUTER, SETTINGS, VERIFIER, WEB_SESSIONS
 from bot.knowledge.files import load_texts
 from bot.privacy.identity import Identity, IdentityError
@@ -92,6 +93,9 @@ def _parse_message(data: Any, session_id: str | None, max_chars: int) -> tuple[s
         raise WebchatError("empty", "message must be non-empty text")
     if len(text) > max_chars:
         raise WebchatError("too_long", f"message is longer than {max_chars} characters")
+    message_id = data.get("message_id")
+    if not is_text(text) or (isinstance(message_id, str) and not is_text(message_id)):
+        raise WebchatError("bad_text", "the message contains characters that are not valid Unicode")
     sid_in_message = data.get("session_id")
     if sid_in_message is not None and sid_in_message != session_id:
         raise WebchatError("no_session", "session_id does not match this connection's session")
@@ -216,6 +220,8 @@ def setup_webchat(app: web.Application) -> None:
         """The citizen a valid identity token names, or the refusal of a bad one (no token: neither)."""
         if not isinstance(token, str) or not token:
             return None, None
+        if not is_text(token):
+            return None, WebchatError("identity_rejected", "the sign-in could not be confirmed")
         try:
             return app[VERIFIER].verify_identity(token), None
         except IdentityError as error:

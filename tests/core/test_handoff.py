@@ -141,3 +141,32 @@ async def test_erasing_a_held_conversation_releases_it_from_its_agent(core: Core
     assert event["type"] == "forgotten" and event["agent"] == "anna"
     with pytest.raises(HandoffError):
         await desk.reply("webchat:a", ANNA, "are you there?")
+
+
+async def test_f3_an_agent_sees_and_takes_only_the_queues_they_serve(core: Core) -> None:
+    """Security finding 3. Before: an agent for fi saw the sv queue, claimed a Swedish conversation
+    and read its transcript. A supervisor (admin) sees and may take every queue."""
+    desk = core.services.handoff
+    finnish = Agent("fiona", "Fiona", ("fi",))
+    swedish = Agent("sven", "Sven", ("sv",))
+    supervisor = Agent("sue", "Sue", ("fi",), admin=True)
+    await online(core, finnish, swedish)
+    await core.services.agents.create("sue", "Sue", "correct horse battery", ("fi",), admin=True)
+    await core.services.agents.heartbeat("sue")
+    await core.say("webchat:suomi", "haluan puhua ihmiselle")  # queued in fi (the fake bot speaks fi)
+    await core.services.cases.enqueue("webchat:ruotsi", "webchat", "sv", "requested")
+    assert [c["queue"] for c in await desk.waiting(finnish)] == ["fi"]
+    assert [c["queue"] for c in await desk.waiting(swedish)] == ["sv"]
+    assert {c["queue"] for c in await desk.waiting(supervisor)} == {"fi", "sv"}
+    with pytest.raises(HandoffError) as refused:
+        await desk.claim("webchat:ruotsi", finnish)
+    assert refused.value.code == "not_your_queue"
+    assert (await desk.case("webchat:ruotsi")).mode is CaseMode.QUEUED  # still waiting for a Swedish agent
+    with pytest.raises(HandoffError):
+        await desk.transcript("webchat:ruotsi", finnish)
+    await desk.claim("webchat:ruotsi", supervisor)
+    with pytest.raises(HandoffError) as not_theirs:
+        await desk.transfer("webchat:ruotsi", supervisor, to_agent="fiona")
+    assert not_theirs.value.code == "not_their_queue"
+    await desk.transfer("webchat:ruotsi", supervisor, to_agent="sven")
+    assert (await desk.case("webchat:ruotsi")).agent == "sven"
