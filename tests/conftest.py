@@ -24,7 +24,7 @@ from bot.handoff.agents import Agents
 from bot.handoff.cases import Handoff
 from bot.knowledge.handoff_config import load_handoff_config
 from bot.knowledge.opening_hours import WEEKDAYS
-from bot.systems.callbacks import add_system
+from bot.systems.registry import SCOPES, add_system
 from tests.clients import Citizen
 
 # The action server of the test stack runs at this fixed local time: Sunday 20 December 2026,
@@ -68,7 +68,14 @@ class TestBackOffice:
 def _test_backoffice() -> TestBackOffice:
     path = Path(tempfile.mkdtemp(prefix="citybot-backoffice-")) / "backoffice.yml"
     port = free_port()
-    token, secret = add_system(path, "school_office", f"http://127.0.0.1:{port}/callbacks")
+    token, secret = add_system(
+        path,
+        "school_office",
+        f"http://127.0.0.1:{port}/callbacks",
+        scopes=SCOPES,
+        all_citizens=True,
+        allow_private_callback=True,  # the test's receiver is on loopback
+    )
     os.environ["CITYBOT_BACKOFFICE_FILE"] = str(path)
     return TestBackOffice(token, secret, port)
 

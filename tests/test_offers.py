@@ -13,10 +13,13 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -33,12 +36,15 @@ from bot.offers.texts import load_offer_texts
 from bot.privacy.identity import development_token
 from bot.store import keys
 from bot.store.redis import connect
+from bot.systems.registry import add_system
 from channels.backoffice import setup_backoffice
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
 from tests.clients import Citizen
 from tests.conftest import BACKOFFICE
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
+
+BACKOFFICE_FILE = Path(os.environ["CITYBOT_BACKOFFICE_FILE"])
 
 pytestmark = pytest.mark.integration
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -80,7 +86,9 @@ class BackOffice:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         expected = hmac.new(
-            self.secret.encode(), request.headers["X-Citybot-Timestamp"].encode() + b"." + body, hashlib.sha256
+            self.secret.encode(),
+            f"{request.headers['X-Citybot-Timestamp']}.{request.headers['X-Citybot-Delivery']}.".encode() + body,
+            hashlib.sha256,
         ).hexdigest()
         assert request.headers["X-Citybot-Signature"] == f"sha256={expected}"
         if self.down_for > 0:
@@ -129,7 +137,9 @@ class City:
     def token(self, citizen: str, minutes: int = 60) -> str:
         return development_token(self.settings.identity_keys_file, citizen, self.settings.identity_audience, minutes)
 
-    async def offer(self, citizen: str, kind: str = "school_placement", **overrides: Any) -> tuple[int, Any]:
+    async def offer(
+        self, citizen: str, kind: str = "school_placement", token: str | None = None, **overrides: Any
+    ) -> tuple[int, Any]:
         body = {
             "offer_id": f"offer-{next(_ids)}-{time.time_ns()}",
             "citizen_id": citizen,
@@ -139,7 +149,7 @@ class City:
             "on_silence": "accept",
         }
         body.update(overrides)
-        return await self.call("POST", "/api/v1/offers", body)
+        return await self.call("POST", "/api/v1/offers", body, token=token)
 
     async def telegram_update(self, update: dict[str, Any]) -> None:
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -750,3 +760,51 @@ async def test_f6_a_lone_surrogate_gets_a_clear_error_in_web_chat_and_an_answer_
     before = len(city.telegram.sent())
     await city.telegram_update(message_update(next(_ids) + 50000, chat, "moi \ud800"))  # 200
     assert [m for m in city.telegram.sent()[before:] if int(m["chat_id"]) == chat]  # answered
+
+
+# -- security, finding 2: a calling system sees only its own citizens, within its scopes ------------
+
+
+async def test_f2_a_system_is_confined_to_its_scopes_and_its_own_citizens(
+    city: City, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: with system B's token, reading offers, export, erasure, consent and link codes all
+    worked on citizens of system A's offers; B could then link a chat and receive A's next offer."""
+    suffix = next(_ids)
+    plain_token, _ = add_system(  # offers only, of one kind, for its own citizens
+        BACKOFFICE_FILE, f"daycare_office_{suffix}", offer_kinds=("daycare_placement",)
+    )
+    broad_token, _ = add_system(  # consent and link codes too, but still its own citizens only
+        BACKOFFICE_FILE,
+        f"clinic_{suffix}",
+        scopes=("offers:create", "offers:read", "consent:write", "link_codes:create"),
+    )
+    theirs = citizen_id()  # a citizen of school_office's offers
+    await city.consent(theirs)
+    _, offer = await city.offer(theirs)
+    paths = [
+        ("GET", f"/api/v1/citizens/{theirs}/offers", None),
+        ("GET", f"/api/v1/citizens/{theirs}/export", None),
+        ("DELETE", f"/api/v1/citizens/{theirs}", None),
+        ("PUT", f"/api/v1/citizens/{theirs}/consent/proactive_offers", {"granted": False}),
+        ("POST", f"/api/v1/citizens/{theirs}/link-code", None),
+    ]
+    caplog.set_level(logging.WARNING, logger="channels.backoffice.server")
+    for token in (plain_token, broad_token):
+        for method, path, body in paths:
+            status, answer = await city.call(method, path, body, token=token)
+            assert status == 403, (method, path)
+            assert answer["error"]["code"] in ("forbidden_scope", "not_your_citizen")
+        status, _ = await city.call("GET", f"/api/v1/offers/{offer['offer_id']}", token=token)
+        assert status == 404
+    assert (await city.call("GET", f"/api/v1/offers/{offer['offer_id']}"))[1]["status"] == offer["status"]
+    status, answer = await city.offer(theirs, "screening_invitation", token=plain_token)
+    assert status == 403 and answer["error"]["code"] == "kind_not_allowed"
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refusals and all(theirs not in line for line in refusals)  # logged without the citizen
+
+    own = citizen_id()  # the daycare office's own citizen: it may read its own offers
+    status, _ = await city.offer(own, "daycare_placement", token=plain_token)
+    assert status == 201
+    status, listed = await city.call("GET", f"/api/v1/citizens/{own}/offers", token=plain_token)
+    assert status == 200 and [o["kind"] for o in listed["offers"]] == ["daycare_placement"]

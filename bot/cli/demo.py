@@ -23,9 +23,10 @@ from typing import Any
 
 import aiohttp
 
+from bot.core.private_files import write_private
 from bot.core.settings import Settings, load_settings
 from bot.privacy.identity import development_token
-from bot.systems.callbacks import SystemsError, add_system, load_systems
+from bot.systems.registry import DEFAULT_SCOPES, SCOPES, SystemsError, add_system, load_systems, remove_system
 
 OFFERS: list[tuple[str, dict[str, str]]] = [
     (
@@ -67,19 +68,40 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_p = office_sub.add_parser("add", help="register a calling system; prints its API token once")
     add_p.add_argument("name")
     add_p.add_argument("--callback", default="", help="https URL told of every offer status change")
+    add_p.add_argument(
+        "--scopes",
+        default=",".join(DEFAULT_SCOPES),
+        help=f"what it may call, comma-separated, of: {', '.join(SCOPES)} (default: %(default)s)",
+    )
+    add_p.add_argument("--kinds", default="", help="offer kinds it may create, comma-separated (default: all)")
+    add_p.add_argument(
+        "--all-citizens",
+        action="store_true",
+        help="may act on any citizen, not only those it made offers for (the city's e-services)",
+    )
+    add_p.add_argument(
+        "--allow-private-callback",
+        action="store_true",
+        help="its callback URL may be on a private network or loopback (an internal service)",
+    )
 
 
 def _token_file(settings: Settings) -> Any:
     return settings.data_dir / "secrets" / "demo_api_token"
 
 
+DEMO_SCOPES = ("offers:create", "offers:read", "consent:write", "link_codes:create")
+
+
 def _demo_system(settings: Settings) -> str:
     path = _token_file(settings)
-    if path.exists() and "demo" in load_systems(settings.backoffice_file):
+    existing = load_systems(settings.backoffice_file).get("demo")
+    if path.exists() and existing is not None and set(DEMO_SCOPES) <= existing.scopes and existing.all_citizens:
         return str(path.read_text(encoding="utf-8").strip())
-    token, _ = add_system(settings.backoffice_file, "demo")
-    path.write_text(token, encoding="utf-8")
-    path.chmod(0o600)
+    if existing is not None:  # made by an older version, without the scopes the demo needs
+        remove_system(settings.backoffice_file, "demo")
+    token, _ = add_system(settings.backoffice_file, "demo", scopes=DEMO_SCOPES, all_citizens=True)
+    write_private(path, token)
     return token
 
 
@@ -142,7 +164,15 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.command == "backoffice":
         try:
-            token, secret = add_system(settings.backoffice_file, args.name, args.callback)
+            token, secret = add_system(
+                settings.backoffice_file,
+                args.name,
+                args.callback,
+                scopes=tuple(s.strip() for s in args.scopes.split(",") if s.strip()),
+                offer_kinds=tuple(k.strip() for k in args.kinds.split(",") if k.strip()) or None,
+                all_citizens=args.all_citizens,
+                allow_private_callback=args.allow_private_callback,
+            )
         except SystemsError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

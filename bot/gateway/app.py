@@ -45,7 +45,7 @@ from bot.gateway.typedefs import (
 )
 from bot.privacy.identity import TokenVerifier, ensure_development_key, load_identity_keys
 from bot.store.redis import connect
-from bot.systems.callbacks import Systems
+from bot.systems.registry import Systems
 
 logger = logging.getLogger(__name__)
 ChannelSetup = Callable[[web.Application], None]
@@ -64,6 +64,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[HANDOFF], app[OFFERS] = services.handoff, services.offers
     app[MYDATA], app[RIGHTS], app[WEB_SESSIONS] = services.mydata, services.rights, services.web_sessions
     yield
+    await shut(services.callbacks.close(), "callback client")
     await shut(session.close(), "http session")
     await shut(redis.aclose(), "redis client")
 

@@ -33,7 +33,8 @@ from bot.privacy.consent import Consents
 from bot.privacy.identity import Links
 from bot.privacy.sessions import WebSessions
 from bot.store.scheduler import Scheduler
-from bot.systems.callbacks import Callbacks, Systems
+from bot.systems.callbacks import Callbacks
+from bot.systems.registry import Systems
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Services:
     web_sessions: WebSessions
     agents: Agents
     scheduler: Scheduler
+    callbacks: Callbacks
     cases: Handoff
     handoff: HandoffDesk
     offers: OfferDesk
@@ -94,6 +96,7 @@ def build_services(
         web_sessions=web_sessions,
         agents=agents,
         scheduler=scheduler,
+        callbacks=callbacks,
         cases=cases,
         handoff=handoff,
         offers=offer_desk,

@@ -18,7 +18,7 @@ from bot.privacy.consent import Consents
 from bot.privacy.identity import TokenVerifier
 from bot.privacy.sessions import WebSessions
 from bot.store.scheduler import Scheduler
-from bot.systems.callbacks import Systems
+from bot.systems.registry import Systems
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)

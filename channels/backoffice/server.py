@@ -19,7 +19,7 @@ from bot.gateway.typedefs import CONSENTS, MYDATA, OFFERS, RIGHTS, SETTINGS, SYS
 from bot.offers.store import OFFER_ID, OfferError, parse_offer
 from bot.privacy.consent import PURPOSES, ConsentError
 from bot.privacy.identity import CITIZEN_ID, IdentityError
-from bot.systems.callbacks import System
+from bot.systems.registry import System
 
 logger = logging.getLogger(__name__)
 OPENAPI_FILE = Path(__file__).parent / "openapi.yml"
@@ -31,11 +31,31 @@ def error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
-def _authorised(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+def refused(system: System, code: str, message: str) -> web.Response:
+    """403, logged with the system and the reason (never the citizen)."""
+    logger.warning("back-office call refused: system %s, %s", system.name, code)
+    return error(403, code, message)
+
+
+async def _own_citizen(request: web.Request, system: System, citizen: str) -> web.Response | None:
+    """None when the system may act on ``citizen`` (all citizens, or one it made offers for);
+    the 403 answer otherwise."""
+    if system.all_citizens:
+        return None
+    if any(o.system == system.name for o in await request.app[OFFERS].of_citizen(citizen)):
+        return None
+    return refused(system, "not_your_citizen", "this system has no offers for this citizen")
+
+
+def _authorised(handler: Handler, scope: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The handler, for calling systems that have ``scope`` (401 without a token, 403 without it)."""
+
     async def wrapped(request: web.Request) -> web.Response:
         system = request.app[SYSTEMS].authenticate(request.headers.get("Authorization"))
         if system is None:
             return error(401, "unauthorized", "a valid Authorization: Bearer <token> of a calling system is needed")
+        if not system.may(scope):
+            return refused(system, "forbidden_scope", f"this system may not call this operation ({scope})")
         try:
             return await handler(request, system)
         except OfferError as exc:
@@ -65,6 +85,8 @@ def _citizen(request: web.Request) -> str:
 async def create_offer(request: web.Request, system: System) -> web.Response:
     """POST /api/v1/offers: 201 created, 200 the same offer again, 409 the id with other content."""
     offer = parse_offer(await _json(request), system.name)
+    if not system.may_create(offer.kind):
+        return refused(system, "kind_not_allowed", f"this system may not create {offer.kind} offers")
     stored, created = await request.app[OFFERS].create(offer)
     found = await request.app[OFFERS].get(stored.offer_id, system.name)
     history = found[1] if found else []
@@ -83,13 +105,20 @@ async def get_offer(request: web.Request, system: System) -> web.Response:
 
 async def citizen_offers(request: web.Request, system: System) -> web.Response:
     """GET /api/v1/citizens/{citizen_id}/offers."""
-    offers = await request.app[OFFERS].of_citizen(_citizen(request))
+    citizen = _citizen(request)
+    offers = await request.app[OFFERS].of_citizen(citizen)
+    if not system.all_citizens:  # only its own offers; none at all: not its citizen
+        offers = [o for o in offers if o.system == system.name]
+        if not offers:
+            return refused(system, "not_your_citizen", "this system has no offers for this citizen")
     return web.json_response({"offers": [o.public() for o in offers]})
 
 
 async def export_citizen(request: web.Request, system: System) -> web.Response:
     """GET /api/v1/citizens/{citizen_id}/export: everything held (GDPR art. 15)."""
     citizen = _citizen(request)
+    if (answer := await _own_citizen(request, system, citizen)) is not None:
+        return answer
     logger.info("export of a citizen's data requested by %s", system.name)
     return web.json_response(await request.app[RIGHTS].export(citizen))
 
@@ -97,6 +126,8 @@ async def export_citizen(request: web.Request, system: System) -> web.Response:
 async def erase_citizen(request: web.Request, system: System) -> web.Response:
     """DELETE /api/v1/citizens/{citizen_id}: erase (GDPR art. 17), keeping the city's records."""
     citizen = _citizen(request)
+    if (answer := await _own_citizen(request, system, citizen)) is not None:
+        return answer
     logger.info("erasure of a citizen's data requested by %s", system.name)
     return web.json_response(await request.app[RIGHTS].erase(citizen))
 
@@ -104,6 +135,8 @@ async def erase_citizen(request: web.Request, system: System) -> web.Response:
 async def link_code(request: web.Request, system: System) -> web.Response:
     """POST /api/v1/citizens/{citizen_id}/link-code: a one-time code for Telegram's /start."""
     citizen = _citizen(request)
+    if (answer := await _own_citizen(request, system, citizen)) is not None:
+        return answer
     try:
         code = await request.app[MYDATA].issue_link_code(citizen)
     except IdentityError as exc:
@@ -118,6 +151,8 @@ async def link_code(request: web.Request, system: System) -> web.Response:
 async def set_consent(request: web.Request, system: System) -> web.Response:
     """PUT /api/v1/citizens/{citizen_id}/consent/{purpose}: consent given or withdrawn elsewhere."""
     citizen, purpose = _citizen(request), request.match_info["purpose"]
+    if (answer := await _own_citizen(request, system, citizen)) is not None:
+        return answer
     body = await _json(request)
     if purpose not in PURPOSES:
         return error(404, "unknown_purpose", f"purpose must be one of: {', '.join(PURPOSES)}")
@@ -142,10 +177,10 @@ def setup_backoffice(app: web.Application) -> None:
         return web.json_response(document)
 
     app.router.add_get("/api/v1/openapi.json", openapi)
-    app.router.add_post("/api/v1/offers", _authorised(create_offer))
-    app.router.add_get("/api/v1/offers/{offer_id}", _authorised(get_offer))
-    app.router.add_get("/api/v1/citizens/{citizen_id}/offers", _authorised(citizen_offers))
-    app.router.add_get("/api/v1/citizens/{citizen_id}/export", _authorised(export_citizen))
-    app.router.add_delete("/api/v1/citizens/{citizen_id}", _authorised(erase_citizen))
-    app.router.add_post("/api/v1/citizens/{citizen_id}/link-code", _authorised(link_code))
-    app.router.add_put("/api/v1/citizens/{citizen_id}/consent/{purpose}", _authorised(set_consent))
+    app.router.add_post("/api/v1/offers", _authorised(create_offer, "offers:create"))
+    app.router.add_get("/api/v1/offers/{offer_id}", _authorised(get_offer, "offers:read"))
+    app.router.add_get("/api/v1/citizens/{citizen_id}/offers", _authorised(citizen_offers, "offers:read"))
+    app.router.add_get("/api/v1/citizens/{citizen_id}/export", _authorised(export_citizen, "citizens:export"))
+    app.router.add_delete("/api/v1/citizens/{citizen_id}", _authorised(erase_citizen, "citizens:erase"))
+    app.router.add_post("/api/v1/citizens/{citizen_id}/link-code", _authorised(link_code, "link_codes:create"))
+    app.router.add_put("/api/v1/citizens/{citizen_id}/consent/{purpose}", _authorised(set_consent, "consent:write"))

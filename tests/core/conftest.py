@@ -33,7 +33,7 @@ from bot.core.protocol import (
 from bot.core.settings import RedisAddress, Settings
 from bot.gateway.services import Services, build_services
 from bot.store.redis import connect
-from bot.systems.callbacks import Systems
+from bot.systems.registry import Systems
 
 
 @pytest.fixture(scope="session")
