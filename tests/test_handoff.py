@@ -369,7 +369,7 @@ async def test_wrong_password_is_refused_and_guessing_is_limited(gateway: str, n
         assert await console.sign_in("nobody-here", "wrong password!!") == 401
         for _ in range(4):
             await console.sign_in(agent, "wrong password!!")
-        assert await console.sign_in(agent, PASSWORD) == 429  # even the right one, until the window passes
+        assert await console.sign_in(agent, PASSWORD) == 429  # even the right one, until the delay passes
     finally:
         await console.close()
 

@@ -23,11 +23,13 @@
 | ``CITYBOT_IDENTITY_KEYS`` | ``<data dir>/secrets/identity.yml`` | keys that sign web chat identity tokens |
 | ``CITYBOT_IDENTITY_AUDIENCE`` / ``CITYBOT_IDENTITY_ISSUER`` | citybot / unchecked | expected ``aud`` / ``iss`` |
 | ``CITYBOT_TELEGRAM_BOT_USERNAME`` | unset | for the ``t.me/<bot>?start=<code>`` link of a link code |
+| ``CITYBOT_TRUSTED_PROXIES`` | none | proxies (addresses, networks) whose ``X-Forwarded-For`` names the client |
 | ``CITYBOT_HANDOFF_FILE`` | ``knowledge/handoff.yml`` | queues, service hours, handoff texts (also read by actions) |
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +107,7 @@ class Settings:
     identity_issuer: str | None = None
     telegram_bot_username: str = ""
     callback_base_delay: float = 1.0  # first retry of a failed callback; doubles each time
+    trusted_proxies: tuple[str, ...] = ()  # addresses/networks whose X-Forwarded-For is believed
 
     @property
     def backoffice_file(self) -> Path:
@@ -163,4 +166,16 @@ def load_settings() -> Settings:
         identity_audience=os.environ.get("CITYBOT_IDENTITY_AUDIENCE", "citybot"),
         identity_issuer=os.environ.get("CITYBOT_IDENTITY_ISSUER") or None,
         telegram_bot_username=os.environ.get("CITYBOT_TELEGRAM_BOT_USERNAME", ""),
+        trusted_proxies=_networks("CITYBOT_TRUSTED_PROXIES"),
     )
+
+
+def _networks(name: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (``10.0.0.0/8``); ValueError names a wrong one."""
+    values = tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {value!r} is not an address or network") from None
+    return values

@@ -1,10 +1,10 @@
 """Support agents' accounts, sign-in and console sessions, in Redis.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile) and
-re-hashed on sign-in when the parameters change. Failed sign-ins are counted per username (5 in
-15 minutes) and per client address (50: a whole office may share one address); over either
-limit, sign-in answers "too many attempts" until the window passes, even with the right
-password, so guessing is slow. Sessions are random tokens (the cookie) that
+re-hashed on sign-in when the parameters change. Sign-in attempts are throttled per username
+and per client address (``sign_in``): a few free failures, then a delay that doubles (capped at
+60 s per username, 10 s per address, where a whole office may share one address); the owner's
+right password is accepted once the delay has passed. Sessions are random tokens (the cookie) that
 expire after ``session_hours`` without use; each carries its own CSRF token.
 """
 
@@ -33,6 +33,41 @@ _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 class AgentError(CodedError):
     """An agent account operation that cannot be done; ``code`` says which rule failed."""
+
+
+class ThrottledError(AgentError):
+    """A sign-in refused unchecked: the username or address must wait ``retry_after`` seconds."""
+
+    def __init__(self, code: str, message: str, retry_after: float) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
+
+# Admit a sign-in attempt, or say how long to wait. KEYS: the username's and the address's
+# throttle hashes {failures, next_at}. ARGV: now, free failures and delay cap for the username,
+# the same for the address, the window (seconds) after which a throttle is forgotten.
+# Returns the seconds to wait (a string), "0" when admitted; an admitted attempt counts as a
+# failure at once and is taken back on success.
+_ADMIT = """
+local now = tonumber(ARGV[1])
+local wait = 0
+for i = 1, 2 do
+  local next_at = tonumber(redis.call('HGET', KEYS[i], 'next_at') or '0')
+  if next_at - now > wait then wait = next_at - now end
+end
+if wait > 0 then return tostring(wait) end
+for i = 1, 2 do
+  local free, cap = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local failures = redis.call('HINCRBY', KEYS[i], 'failures', 1)
+  if failures > free then
+    redis.call('HSET', KEYS[i], 'next_at', tostring(now + math.min(2 ^ (failures - free - 1), cap)))
+  else
+    redis.call('HDEL', KEYS[i], 'next_at')
+  end
+  redis.call('EXPIRE', KEYS[i], tonumber(ARGV[6]))
+end
+return '0'
+"""
 
 
 @dataclass(frozen=True)
@@ -65,17 +100,19 @@ class Agents:
         self,
         redis: Redis,
         *,
-        max_failures: int = 5,
-        max_failures_per_address: int = 50,
+        free_failures: int = 3,
+        free_failures_per_address: int = 20,
+        max_delay_seconds: float = 60.0,
+        max_delay_per_address_seconds: float = 10.0,
         failure_window_seconds: int = 15 * 60,
         session_hours: float = 12.0,
         grace_seconds: float = 60.0,
     ) -> None:
         self._redis = redis
         self.grace_seconds = grace_seconds
-        self._max_failures = max_failures
-        self._max_per_address = max_failures_per_address
+        self._limits = (free_failures, max_delay_seconds, free_failures_per_address, max_delay_per_address_seconds)
         self._window = failure_window_seconds
+        self._admit = redis.register_script(_ADMIT)
         self._session_seconds = int(session_hours * 3600)
 
     # -- accounts ---------------------------------------------------------------------------------
@@ -139,27 +176,33 @@ class Agents:
 
     # -- sign-in ----------------------------------------------------------------------------------
 
-    async def sign_in(self, username: str, password: str, client: str) -> Session:
-        """A new session for the right password; AgentError ``wrong`` or ``too_many`` otherwise."""
+    async def sign_in(self, username: str, password: str, client: str, now: float | None = None) -> Session:
+        """A new session for the right password; AgentError ``wrong`` or ``too_many`` otherwise.
+
+        Every attempt is counted before its password is checked, in one step (a Lua script), so
+        attempts sent at once are counted one by one; after a few free failures each further
+        attempt of the username, or from the address, must wait a delay that doubles up to a cap.
+        A right password after the wait is always accepted: the owner is slowed, never locked out.
+        """
         username = username.strip().lower()
-        fail_keys = [keys.signin_failures_by_address(client), keys.signin_failures_by_user(username)]
-        by_address, by_user = [int(v) if v is not None else 0 for v in await self._redis.mget(fail_keys)]
-        if by_user >= self._max_failures or by_address >= self._max_per_address:
-            raise AgentError("too_many", "too many failed sign-ins; try again later")
+        throttle = [keys.signin_failures_by_user(username), keys.signin_failures_by_address(client)]
+        moment = time.time() if now is None else now
+        # Milliseconds: Lua keeps 14 significant digits, so a finer time would round past itself.
+        wait = float(await self._admit(keys=throttle, args=[f"{moment:.3f}", *self._limits, self._window]))
+        if wait > 0:
+            raise ThrottledError("too_many", "too many failed sign-ins; try again later", wait)
         stored = await self._redis.hget(keys.agent(username), "password") if USERNAME.match(username) else None
         try:
             _HASHER.verify(stored if stored else _DUMMY_HASH, password)
             ok = stored is not None
         except (VerificationError, InvalidHashError):
             ok = False
-        if not ok:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for key in fail_keys:
-                    pipe.incr(key)
-                    pipe.expire(key, self._window)
-                await pipe.execute()
+        if not ok:  # counted already
             raise AgentError("wrong", "wrong username or password")
-        await self._redis.delete(fail_keys[1])
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(throttle[0])  # the username starts afresh
+            pipe.hincrby(throttle[1], "failures", -1)  # a success is no failure of the address
+            await pipe.execute()
         if stored and _HASHER.check_needs_rehash(stored):
             await self._redis.hset(keys.agent(username), "password", _HASHER.hash(password))
         return await self._new_session(username)

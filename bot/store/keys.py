@@ -120,12 +120,12 @@ def agent(username: str) -> str:
 
 
 def signin_failures_by_user(username: str) -> str:
-    """Failed sign-ins of a username (counter with an expiry)."""
+    """Sign-in throttle of a username (hash: failures, next_at; with an expiry)."""
     return f"{PREFIX}signin:fail:user:{username}"
 
 
 def signin_failures_by_address(address: str) -> str:
-    """Failed sign-ins from a client address (counter with an expiry)."""
+    """Sign-in throttle of a client address (hash: failures, next_at; with an expiry)."""
     return f"{PREFIX}signin:fail:ip:{address}"
 
 

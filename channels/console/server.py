@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
+import math
 import re
 import time
 from pathlib import Path
@@ -37,7 +39,7 @@ from bot.core.inbound import InboundError, parse_json
 from bot.core.paths import knowledge_dir
 from bot.core.shutdown import shut
 from bot.gateway.typedefs import AGENTS, HANDOFF, REDIS, SETTINGS
-from bot.handoff.agents import Agent, AgentError, Session
+from bot.handoff.agents import Agent, AgentError, Session, ThrottledError
 from bot.handoff.cases import CaseMode, HandoffError
 from bot.knowledge.files import load_texts
 
@@ -343,8 +345,31 @@ def _json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def client_address(remote: str | None, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
+    """The client's address: the peer's, or, when the peer is a trusted proxy, the last address in
+    ``X-Forwarded-For`` that is not one of the trusted proxies (a client cannot forge its way past
+    the proxies that appended to the header)."""
+    networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    peer = remote or "unknown"
+    if not forwarded_for or not is_trusted(peer):
+        return peer
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        if not is_trusted(hop):
+            return hop
+    return peer
+
+
 def setup_console(app: web.Application) -> None:
     """Add the console's routes and its per-process typing listener to the gateway."""
+    settings = app[SETTINGS]
     strings = console_strings()
     canned = canned_responses()
     app[CONNECTIONS] = set()
@@ -381,11 +406,15 @@ def setup_console(app: web.Application) -> None:
             or not isinstance(body.get("password"), str)
         ):
             return _json_error(400, "username and password are needed")
+        client = client_address(request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies)
         try:
-            session = await request.app[AGENTS].sign_in(body["username"], body["password"], request.remote or "?")
-        except AgentError as error:
-            if error.code == "too_many":
-                return _json_error(429, "too many failed sign-ins; try again later")
+            session = await request.app[AGENTS].sign_in(body["username"], body["password"], client)
+        except ThrottledError as error:
+            seconds = max(1, math.ceil(error.retry_after))
+            response = _json_error(429, f"too many failed sign-ins; try again in {seconds} s")
+            response.headers["Retry-After"] = str(seconds)
+            return response
+        except AgentError:
             return _json_error(401, "wrong username or password")
         agent = await request.app[AGENTS].get(session.username)
         assert agent is not None
