@@ -112,7 +112,7 @@ async def test_message_before_session_is_refused(gateway: str, citizen: Citizen)
     assert (name, error["code"]) == ("chat_error", "no_session")
 
 
-async def test_flood_is_limited_per_connection(gateway: str, citizen: Citizen) -> None:
+async def test_flood_is_limited(gateway: str, citizen: Citizen) -> None:
     session_id = await citizen.start(gateway)
     for _ in range(7):
         await citizen.client.emit("user_uttered", {"message": "hello", "session_id": session_id})
@@ -242,3 +242,39 @@ async def test_f1_plain_rasa_protocol_clients_chat_anonymously(gateway: str, cit
     await citizen.client.emit("user_uttered", {"message": "what can you do?", "session_id": session_id})
     _, reply = await citizen.next()
     assert reply["text"]
+
+
+async def test_f5_the_limit_is_per_conversation_and_nothing_vanishes(gateway: str) -> None:
+    """Security finding 5. Before: reconnecting or opening more sockets on one session multiplied
+    the per-minute limit, and messages over it could vanish without an error."""
+    first = Citizen()
+    sockets = [first]
+    try:
+        session_id = await first.start(gateway)
+        for _ in range(2):  # two more tabs of the same conversation
+            tab = Citizen()
+            sockets.append(tab)
+            assert await tab.start(gateway, session_id=session_id, secret=first.secret) == session_id
+        sent = 0
+        for _ in range(5):
+            for tab in sockets:
+                await tab.client.emit(
+                    "user_uttered", {"message": "hello", "session_id": session_id, "message_id": f"f5-{sent}"}
+                )
+                sent += 1
+        answered = refused = 0
+        for tab in sockets:  # each of its 5 messages gets a reply or a clear error, nothing vanishes
+            for _ in range(5):
+                name, data = await tab.next()
+                if name == "chat_error":
+                    assert data["code"] == "rate_limited"
+                    refused += 1
+                else:
+                    assert name == "bot_uttered"
+                    answered += 1
+            assert await tab.silent(0.5)
+        assert answered == 6  # the conversation's limit (6 a minute), not 6 per socket
+        assert answered + refused == sent == 15
+    finally:
+        for tab in sockets:
+            await tab.client.disconnect()

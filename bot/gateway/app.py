@@ -31,6 +31,7 @@ from bot.gateway.typedefs import (
     DELIVERY,
     HANDOFF,
     HTTP,
+    LIMITS,
     MYDATA,
     OFFERS,
     OUTBOX,
@@ -60,6 +61,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     services = build_services(settings, redis, bot, app[DELIVERY], app[SYSTEMS], session)
     app[REDIS], app[HTTP], app[BOT] = redis, session, bot
     app[CONVERSATIONS], app[OUTBOX], app[AGENTS] = services.conversations, services.outbox, services.agents
+    app[LIMITS] = services.limits
     app[CONSENTS], app[SCHEDULER], app[ROUTER] = services.consents, services.scheduler, services.router
     app[HANDOFF], app[OFFERS] = services.handoff, services.offers
     app[MYDATA], app[RIGHTS], app[WEB_SESSIONS] = services.mydata, services.rights, services.web_sessions

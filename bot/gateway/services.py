@@ -12,6 +12,7 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bot.conversation.delivery import Delivery
+from bot.conversation.limits import RateLimits
 from bot.conversation.outbox import Outbox
 from bot.conversation.questions import Questions
 from bot.conversation.rasa_client import BotClient
@@ -45,6 +46,7 @@ class Services:
     transcripts: Transcripts
     questions: Questions
     outbox: Outbox
+    limits: RateLimits
     links: Links
     consents: Consents
     web_sessions: WebSessions
@@ -91,6 +93,7 @@ def build_services(
         transcripts=transcripts,
         questions=questions,
         outbox=outbox,
+        limits=RateLimits(redis, settings.max_messages_per_minute),
         links=links,
         consents=consents,
         web_sessions=web_sessions,

@@ -4,6 +4,7 @@ from aiohttp import ClientSession, web
 from redis.asyncio import Redis
 
 from bot.conversation.delivery import Delivery
+from bot.conversation.limits import RateLimits
 from bot.conversation.outbox import Outbox
 from bot.conversation.rasa_client import BotClient
 from bot.conversation.records import Conversations
@@ -26,6 +27,7 @@ HTTP = web.AppKey("http", ClientSession)
 BOT = web.AppKey("bot", BotClient)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 OUTBOX = web.AppKey("outbox", Outbox)
+LIMITS = web.AppKey("rate_limits", RateLimits)
 ROUTER = web.AppKey("router", Router)
 HANDOFF = web.AppKey("handoff", HandoffDesk)
 AGENTS = web.AppKey("agents", Agents)

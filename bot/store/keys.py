@@ -14,11 +14,12 @@ Families (type) → owner:
   ``open:<conversation>`` (counter: open web chat pages) → ``bot.conversation.outbox``
 - ``question:<conversation>`` (hash, minutes: the question awaiting an answer) →
   ``bot.conversation.questions``
+- ``rate:<conversation>`` (sorted set, a minute: recent messages) → ``bot.conversation.limits``
 - ``tracker:<conversation>`` (Rasa's tracker, written by Rasa) → ``bot.conversation.trackers``
 - ``case:<conversation>``, ``queue:<queue>``, ``handoff:*`` (cases, queues, events, ratings,
   handling times) → ``bot.handoff.cases``
 - ``agent:<name>``, ``agents``, ``agents:online``, ``session:<token>``, ``sessions:<name>``,
-  ``signin:fail:*`` → ``bot.handoff.agents``
+  ``signin:throttle:*`` → ``bot.handoff.agents``
 - ``offer:<id>``, ``offer:<id>:history``, ``citizen:<id>:offers`` → ``bot.offers.store``
 - ``consent:<citizen>``, ``consent:<citizen>:history`` → ``bot.privacy.consent``
 - ``link:<conversation>``, ``links:<citizen>``, ``linkcode:<code>`` → ``bot.privacy.identity``
@@ -67,6 +68,11 @@ def open_pages(conversation_id: str) -> str:
 def question(conversation_id: str) -> str:
     """The question the bot asked and awaits an answer to (hash with an expiry)."""
     return f"{PREFIX}question:{conversation_id}"
+
+
+def rate(conversation_id: str) -> str:
+    """The times of a conversation's recent messages (sorted set, a minute): its rate limit."""
+    return f"{PREFIX}rate:{conversation_id}"
 
 
 def tracker(conversation_id: str) -> str:
@@ -121,12 +127,12 @@ def agent(username: str) -> str:
 
 def signin_failures_by_user(username: str) -> str:
     """Sign-in throttle of a username (hash: failures, next_at; with an expiry)."""
-    return f"{PREFIX}signin:fail:user:{username}"
+    return f"{PREFIX}signin:throttle:user:{username}"
 
 
 def signin_failures_by_address(address: str) -> str:
     """Sign-in throttle of a client address (hash: failures, next_at; with an expiry)."""
-    return f"{PREFIX}signin:fail:ip:{address}"
+    return f"{PREFIX}signin:throttle:ip:{address}"
 
 
 def console_session(token: str) -> str:

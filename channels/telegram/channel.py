@@ -27,6 +27,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.conversation.delivery import DeliveryError
+from bot.conversation.limits import RateLimits
 from bot.conversation.rasa_client import BotUnavailableError
 from bot.conversation.records import Conversations
 from bot.core.envelope import Inbound, Outbound
@@ -35,7 +36,7 @@ from bot.core.inbound import InboundError, parse_json
 from bot.core.settings import Settings
 from bot.core.shutdown import shut
 from bot.gateway.router import Router
-from bot.gateway.typedefs import CONVERSATIONS, DELIVERY, MYDATA, REDIS, ROUTER, SETTINGS
+from bot.gateway.typedefs import CONVERSATIONS, DELIVERY, LIMITS, MYDATA, REDIS, ROUTER, SETTINGS
 from bot.knowledge.files import load_texts
 from bot.mydata.in_chat import MyData
 from bot.privacy.identity import IdentityError
@@ -68,11 +69,13 @@ class TelegramChannel:
         router: Router,
         conversations: Conversations,
         mydata: MyData,
+        limits: RateLimits,
         redis: Redis,
         settings: Settings,
     ) -> None:
         self.application = application
         self._router = router
+        self._limits = limits
         self._conversations = conversations
         self._mydata = mydata
         self._redis = redis  # the button payloads (``tgbutton:``), which this channel owns
@@ -151,6 +154,9 @@ class TelegramChannel:
     async def _route(self, update: Update, text: str) -> None:
         chat, user = update.effective_chat, update.effective_user
         if chat is None:
+            return
+        if not await self._limits.allow(f"telegram:{chat.id}"):
+            await self._say(update, "rate_limited")
             return
         inbound = Inbound(
             channel="telegram",
@@ -260,7 +266,9 @@ def setup_telegram(app: web.Application, *, polling: bool = False) -> None:
 
     async def telegram_ctx(app: web.Application) -> Any:
         application = build_application(settings, polling=polling)
-        channel = TelegramChannel(application, app[ROUTER], app[CONVERSATIONS], app[MYDATA], app[REDIS], settings)
+        channel = TelegramChannel(
+            application, app[ROUTER], app[CONVERSATIONS], app[MYDATA], app[LIMITS], app[REDIS], settings
+        )
         await application.initialize()
         app[TELEGRAM] = channel
         app[DELIVERY].register("telegram", channel.push, channel.typing)

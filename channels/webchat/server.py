@@ -18,9 +18,7 @@ session. rasa-webchat (Rasa's plain protocol) chats anonymously and starts afres
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections import deque
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,7 +30,7 @@ from bot.core.envelope import Inbound, Outbound
 from bot.core.errors import CodedError
 from bot.core.i18n import normalise_language
 from bot.core.inbound import is_text
-from bot.gateway.typedefs import DELIVERY, HANDOFF, MYDATA, OUTBOX, ROUTER, SETTINGS, VERIFIER, WEB_SESSIONS
+from bot.gateway.typedefs import DELIVERY, HANDOFF, LIMITS, MYDATA, OUTBOX, ROUTER, SETTINGS, VERIFIER, WEB_SESSIONS
 from bot.knowledge.files import load_texts
 from bot.privacy.identity import Identity, IdentityError
 from bot.privacy.sessions import WebSession
@@ -66,23 +64,6 @@ def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
             if reply.agent_name:
                 event["agent_name"] = reply.agent_name
     return event
-
-
-class _RateLimit:
-    """At most ``limit`` messages in any 60-second window."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._times: deque[float] = deque()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        while self._times and now - self._times[0] > 60:
-            self._times.popleft()
-        if len(self._times) >= self._limit:
-            return False
-        self._times.append(now)
-        return True
 
 
 def _parse_message(data: Any, session_id: str | None, max_chars: int) -> tuple[str, str, dict[str, Any]]:
@@ -168,7 +149,7 @@ def setup_webchat(app: web.Application) -> None:
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        await sio.save_session(sid, {"session_id": None, "limit": _RateLimit(settings.max_messages_per_minute)})
+        await sio.save_session(sid, {"session_id": None})
 
     @sio.event
     async def session_request(sid: str, data: Any = None) -> None:
@@ -246,7 +227,7 @@ def setup_webchat(app: web.Application) -> None:
         session = await sio.get_session(sid)
         try:
             session_id, text, custom = _parse_message(data, session.get("session_id"), settings.max_message_chars)
-            if not session["limit"].allow():
+            if not await app[LIMITS].allow(conversation(session_id)):  # every tab and process together
                 raise WebchatError("rate_limited", "too many messages; wait a moment")
         except WebchatError as error:
             await fail(sid, error)
