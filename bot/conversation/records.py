@@ -48,6 +48,19 @@ class Conversations:
         record: dict[str, str] = await self._redis.hgetall(keys.conversation(conversation_id))
         return record
 
+    async def mark_danger(self, conversation_id: str, danger: str, now: float | None = None) -> None:
+        """The citizen wrote of an emergency or a crisis now (later path-ending replies repeat 112)."""
+        moment = time.time() if now is None else now
+        await self._redis.hset(
+            keys.conversation(conversation_id), mapping={"danger": danger, "danger_at": f"{moment:.0f}"}
+        )
+
+    async def in_danger(self, conversation_id: str, within_seconds: float = 3600, now: float | None = None) -> bool:
+        """True when the citizen wrote of an emergency or a crisis in the last ``within_seconds``."""
+        at = await self._redis.hget(keys.conversation(conversation_id), "danger_at")
+        moment = time.time() if now is None else now
+        return at is not None and moment - float(at) <= within_seconds
+
     async def mark_stopped(self, conversation_id: str) -> None:
         """The citizen said stop (Telegram's /stop): proactive messages must not be sent."""
         await self._redis.hset(keys.conversation(conversation_id), "stopped", "1")

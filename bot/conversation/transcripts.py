@@ -33,6 +33,7 @@ class Entry:
     confidence: float | None = None
     buttons: Sequence[str] = ()  # the titles of the buttons a bot reply offered
     agent: str | None = None  # the agent's display name, for agent entries and notes
+    safety: str | None = None  # "emergency" or "crisis": the console marks the message at once
 
     def fields(self) -> dict[str, str]:
         """The stream fields; empty values are left out."""
@@ -49,6 +50,8 @@ class Entry:
             data["buttons"] = json.dumps(list(self.buttons), ensure_ascii=False)
         if self.agent:
             data["agent"] = self.agent
+        if self.safety:
+            data["safety"] = self.safety
         return data
 
 
@@ -56,7 +59,7 @@ def decode_entry(entry_id: str, data: dict[str, str]) -> dict[str, Any]:
     """A stream entry as the console gets it: ``{id, from, text, at, ...}``."""
     out: dict[str, Any] = {"id": entry_id, "from": data.get("from", ""), "text": data.get("text", "")}
     out["at"] = float(data.get("at", "0"))
-    for key in ("language", "intent", "agent"):
+    for key in ("language", "intent", "agent", "safety"):
         if key in data:
             out[key] = data[key]
     if "confidence" in data:

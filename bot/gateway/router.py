@@ -1,6 +1,8 @@
 """Who answers a conversation: the bot, an agent, or an open question (see docs/handoff.md).
 
-Every message is de-duplicated, and then:
+Every message is de-duplicated and checked for an emergency or a crisis first, in every state
+(``bot.safety``): one is answered with 112 (and the crisis lines) in the language it was written
+in, marked for the agent if one holds the conversation, and never sent to the bot. Then:
 
 - while a person is involved (queued, leaving a message, with an agent, rating), the handoff desk
   answers it (``bot.handoff.HandoffDesk.on_message``), or hands it back to the bot;
@@ -24,9 +26,11 @@ from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
 from bot.core.envelope import Inbound, Outbound
 from bot.core.protocol import DataRequest, HandoffRequest, OfferAnswer, OfferReply
+from bot.handoff.cases import CaseMode
 from bot.handoff.service import HandoffDesk, bot_entry
 from bot.mydata.in_chat import DELETE_NO, DELETE_YES, UNLINK_PAYLOAD, MyData
 from bot.offers.desk import WHY_PAYLOAD, OfferDesk
+from bot.safety.detector import Finding, SafetyRules, load_safety
 
 logger = logging.getLogger(__name__)
 DATA_PAYLOADS = (WHY_PAYLOAD, DELETE_YES, DELETE_NO, UNLINK_PAYLOAD)
@@ -44,7 +48,9 @@ class Router:
         handoff: HandoffDesk,
         offers: OfferDesk,
         mydata: MyData,
+        safety: SafetyRules | None = None,
     ) -> None:
+        self._safety = safety or load_safety()
         self._conversations = conversations
         self._questions = questions
         self._transcripts = transcripts
@@ -62,10 +68,33 @@ class Router:
         if not first:
             logger.info("duplicate delivery of %s message %s ignored", message.channel, message.message_id)
             return []
+        finding = self._safety.assess(message.text) if not message.text.startswith("/") else None
+        if finding is not None:
+            return await self._in_danger(message, finding, case.language or None)
         replies = await self._handoff.on_message(message, case)
         if replies is not None:
             return replies
         return await self._with_bot(message)
+
+    async def _in_danger(self, message: Inbound, finding: Finding, case_language: str | None) -> list[Outbound]:
+        """112 first, in the language the citizen wrote in; the agent (if any) sees the flag."""
+        conversation = message.conversation_id
+        language = finding.language
+        answer = Outbound(text=self._safety.say(finding.danger.value, language), language=language)
+        citizen = Entry("citizen", message.text, language=language, safety=finding.danger.value)
+        await self._transcripts.append(conversation, [citizen, bot_entry(answer)])
+        await self._conversations.mark_danger(conversation, finding.danger.value)
+        await self._conversations.touch(conversation, message.channel, case_language)
+        logger.warning("a %s message on %s was answered as %s", message.channel, language, finding.danger.value)
+        return [answer]
+
+    async def _repeat_112(self, conversation: str, replies: list[Outbound], language: str | None) -> list[Outbound]:
+        """After an emergency, a reply that ends the citizen's path repeats the 112 line."""
+        if not await self._conversations.in_danger(conversation):
+            return replies
+        line = Outbound(text=self._safety.say("repeat_112", language), language=language)
+        await self._transcripts.append(conversation, [bot_entry(line)])
+        return [*replies, line]
 
     async def _with_bot(self, message: Inbound) -> list[Outbound]:
         conversation, text = message.conversation_id, message.text
@@ -84,6 +113,8 @@ class Router:
                 self._transcripts.append(conversation, [citizen, *[bot_entry(r) for r in turn.replies]]),
                 self._conversations.touch(conversation, message.channel, turn.language),
             )
+            if turn.intent == "nlu_fallback":  # not understood: the path may end here
+                return await self._repeat_112(conversation, list(turn.replies), turn.language)
             return list(turn.replies)
         await self._transcripts.append(conversation, [citizen])
         replies: list[Outbound] = []
@@ -91,6 +122,8 @@ class Router:
             request = reply.request
             if isinstance(request, HandoffRequest):
                 replies += await self._handoff.request(message, turn.language, request.reason)
+                if (await self._handoff.case(conversation)).mode is not CaseMode.QUEUED:  # closed: leave a message
+                    replies = await self._repeat_112(conversation, replies, turn.language)
             elif isinstance(request, OfferReply):
                 replies += await self._say(
                     conversation, await self._offer_reply(conversation, request, question, language)

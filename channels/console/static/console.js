@@ -739,6 +739,10 @@
     if (date) meta.appendChild(el("time", { datetime: date.toISOString() }, formatTime(date)));
     li.appendChild(meta);
     var text = entry.text === undefined || entry.text === null ? "" : String(entry.text);
+    if (entry.safety) {
+      li.className += " danger";  // an emergency or a crisis: marked at once
+      li.appendChild(el("p", { class: "danger-label", role: "alert" }, t("danger_" + entry.safety)));
+    }
     li.appendChild(el("p", { class: "text", lang: langAttr(entry.language) }, text));
     if (from === "citizen" && entry.intent) {
       var confidence = typeof entry.confidence === "number" ? entry.confidence.toFixed(2) : entry.confidence || "";

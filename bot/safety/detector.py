@@ -1,0 +1,155 @@
+"""Emergencies and crises in a citizen's message, by rules from ``knowledge/safety.yml``.
+
+Words are folded (lower case, ä→a, ö→o, å→a) so that "tajuton" and "TAJUTON" and "tajuttomana"
+match one stem, and typed without diacritics too. A rule is a stem (a word that starts with it;
+``$`` at its end: the whole word) or stems that must appear in order within ``WINDOW`` words.
+Phrases listed as exclusions (fire safety inspections, "I'm dying to know") are blanked out
+first. Every language's rules apply to every message: a citizen in danger may write in any of
+them, and the answer is in the language whose words matched. Tuned for recall (docs/safety.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core.errors import KnowledgeError
+from bot.core.i18n import LANGUAGES
+from bot.core.paths import knowledge_dir
+from bot.core.text import fold
+from bot.knowledge.files import trilingual
+
+WINDOW = 4
+_WORD = re.compile(r"[\w']+|\d+", re.UNICODE)
+
+
+class Danger(str, Enum):
+    """What a message is about, for the service's answer."""
+
+    EMERGENCY = "emergency"  # someone needs 112 now
+    CRISIS = "crisis"  # suicidal thoughts, self-harm, violence at home, a child unsafe
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A message found to be an emergency or a crisis, the language and the words that matched."""
+
+    danger: Danger
+    language: str
+    matched: str
+
+
+Term = tuple[str, ...]
+
+
+def _words(text: str) -> list[str]:
+    return [w.replace("'", "") for w in _WORD.findall(fold(text))]
+
+
+def _stem_matches(stem: str, word: str) -> bool:
+    return word == stem[:-1] if stem.endswith("$") else word.startswith(stem)
+
+
+def _find(term: Term, words: list[str]) -> tuple[int, int] | None:
+    """The span of the first occurrence of ``term`` (stems in order, each within WINDOW of the last)."""
+    for start, word in enumerate(words):
+        if not _stem_matches(term[0], word):
+            continue
+        position, end = start, start
+        for stem in term[1:]:
+            following = [
+                i for i in range(position + 1, min(len(words), position + 1 + WINDOW)) if _stem_matches(stem, words[i])
+            ]
+            if not following:
+                break
+            position = end = following[0]
+        else:
+            return start, end
+    return None
+
+
+def _terms(value: Any, where: str) -> list[Term]:
+    if not isinstance(value, list):
+        raise KnowledgeError(f"{where}: expected a list of stems")
+    terms = []
+    for item in value:
+        stems = (item,) if isinstance(item, str) else tuple(item) if isinstance(item, list) else ()
+        if not stems or not all(isinstance(s, str) and s for s in stems):
+            raise KnowledgeError(f"{where}: {item!r} is not a stem or a list of stems")
+        terms.append(tuple(fold(s) for s in stems))
+    return terms
+
+
+@dataclass(frozen=True)
+class SafetyRules:
+    """The rules, exclusions and texts of ``knowledge/safety.yml``."""
+
+    rules: dict[Danger, dict[str, list[Term]]]
+    exclusions: dict[str, list[Term]]
+    texts: dict[str, dict[str, str]]
+
+    def assess(self, text: str) -> Finding | None:
+        """The danger in ``text``, if any; a crisis outranks an emergency only when no emergency
+        words appear (an emergency needs 112 first either way)."""
+        words = _words(text)
+        for terms in self.exclusions.values():
+            for term in terms:
+                while (span := _find(term, words)) is not None:
+                    for i in range(span[0], span[1] + 1):
+                        words[i] = ""
+        for danger in (Danger.EMERGENCY, Danger.CRISIS):
+            for language in LANGUAGES:
+                for term in self.rules[danger].get(language, []):
+                    if _find(term, words) is not None:
+                        return Finding(danger, language, " ".join(term))
+        return None
+
+    def say(self, key: str, language: str | None) -> str:
+        """A text of the file in ``language`` (Finnish when unknown)."""
+        texts = self.texts[key]
+        return texts.get(language or "fi", texts["fi"])
+
+
+class _WordsLoader(yaml.SafeLoader):
+    """YAML without YAML 1.1's booleans: here "on", "no", "yes" and "off" are words (Finnish "on")."""
+
+
+_WordsLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@lru_cache(maxsize=4)
+def load_safety(path: Path | None = None) -> SafetyRules:
+    """Read and check ``knowledge/safety.yml``; KnowledgeError on a mistake."""
+    path = path or knowledge_dir() / "safety.yml"
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_WordsLoader) or {}  # noqa: S506 - a SafeLoader
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError(f"{path}: {exc}") from exc
+    rules: dict[Danger, dict[str, list[Term]]] = {}
+    for danger in Danger:
+        section = (data.get("rules") or {}).get(danger.value) or {}
+        missing = [lang for lang in LANGUAGES if lang not in section]
+        if missing:
+            raise KnowledgeError(f"{path}: rules.{danger.value} needs every language; missing {missing}")
+        rules[danger] = {lang: _terms(section[lang], f"{path}: rules.{danger.value}.{lang}") for lang in LANGUAGES}
+    exclusions = {
+        lang: _terms(terms, f"{path}: exclusions.{lang}") for lang, terms in (data.get("exclusions") or {}).items()
+    }
+    texts = {key: trilingual(value, f"{path}: texts.{key}") for key, value in (data.get("texts") or {}).items()}
+    for key in ("emergency", "crisis", "repeat_112", "console_label"):
+        if key not in texts:
+            raise KnowledgeError(f"{path}: texts.{key} is missing")
+    for key in ("emergency", "crisis"):
+        for lang in LANGUAGES:
+            if "112" not in texts[key][lang].split(".")[0]:
+                raise KnowledgeError(f"{path}: texts.{key}.{lang} must name 112 in its first sentence")
+    return SafetyRules(rules, exclusions, texts)

@@ -1,0 +1,98 @@
+"""The safety layer on a real Redis with a fake bot: emergencies and crises first, in every state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from bot.core.i18n import LANGUAGES
+from bot.handoff.agents import Agent
+from bot.handoff.cases import CaseMode
+from bot.safety.detector import Danger, Finding, load_safety
+from tests.core.conftest import Core
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+async def test_a_crisis_is_answered_with_112_and_the_crisis_line_and_not_sent_to_the_bot(core: Core) -> None:
+    """Before: "haluan kuolla" was read as opt_in_offers (0.95)."""
+    [answer] = await core.say("webchat:a", "haluan kuolla")
+    assert answer.text.split(".")[0].count("112") == 1 and "09 2525 0111" in answer.text
+    assert core.bot.sent == []
+    [citizen, bot] = await core.services.transcripts.read("webchat:a")
+    assert citizen["safety"] == "crisis" and bot["text"] == answer.text
+
+
+async def test_an_emergency_after_other_talk_is_answered_in_the_language_it_was_written_in(core: Core) -> None:
+    [answer] = await core.say("webchat:a", "hej, jag ville fråga om biblioteket men det brinner i huset bredvid")
+    assert answer.text.startswith("Ring nödnumret 112") and answer.language == "sv"
+
+
+async def test_near_misses_and_buttons_go_to_the_bot(core: Core) -> None:
+    for text in ("milloin päivystys on auki?", "fire safety inspection of our housing company", "/affirm"):
+        await core.say("webchat:a", text)
+    assert [m.text for m in core.bot.sent] == [
+        "milloin päivystys on auki?",
+        "fire safety inspection of our housing company",
+        "/affirm",
+    ]
+
+
+async def test_an_emergency_while_queued_or_with_an_agent_is_answered_and_marked(core: Core) -> None:
+    agent = Agent("anna", "Anna", ("fi", "sv", "en"))
+    await core.services.agents.create("anna", "Anna", "correct horse battery", agent.queues)
+    await core.services.agents.heartbeat("anna")
+    await core.say("webchat:a", "/request_human")
+    [queued] = await core.say("webchat:a", "mieheni ei hengitä!!")
+    assert queued.text.startswith("Soita heti hätänumeroon 112")
+    assert (await core.services.cases.case("webchat:a")).mode is CaseMode.QUEUED  # still waiting for a person
+    await core.services.handoff.claim("webchat:a", agent)
+    [held] = await core.say("webchat:a", "he is not breathing")
+    assert held.text.startswith("Call the emergency number 112")
+    _, entries = await core.services.handoff.transcript("webchat:a", agent)
+    assert [e.get("safety") for e in entries if e["from"] == "citizen"][-2:] == ["emergency", "emergency"]
+
+
+async def test_after_an_emergency_a_closed_queue_and_a_fallback_repeat_112(core: Core) -> None:
+    """Before: after an emergency turn, "I want a person" out of service hours got only "we are
+    closed, leave a message"."""
+    await core.say("webchat:a", "rintaan sattuu tosi pahasti")
+    replies = await core.say("webchat:a", "haluan puhua ihmiselle")  # nobody online: leave a message
+    assert replies[-1].text == load_safety().say("repeat_112", "fi")
+    await core.services.cases.to_bot("webchat:a", "cancelled")
+    replies = await core.say("webchat:a", "blorp blorp")
+    assert replies[-1].text == load_safety().say("repeat_112", "fi")
+    # Without an emergency, the same replies end without it.
+    replies = await core.say("webchat:b", "blorp blorp")
+    assert replies[-1].text != load_safety().say("repeat_112", "fi")
+
+
+async def test_the_112_line_is_repeated_only_within_the_hour(core: Core) -> None:
+    await core.services.conversations.mark_danger("webchat:c", "emergency", now=time.time() - 3700)
+    assert not await core.services.conversations.in_danger("webchat:c")
+
+
+def test_every_safety_text_leads_with_112_in_every_language() -> None:
+    rules = load_safety()
+    for key in ("emergency", "crisis"):
+        for language in LANGUAGES:
+            assert "112" in rules.say(key, language).split(".")[0]
+
+
+def test_recognition_on_messages_written_by_people_who_never_saw_the_rules() -> None:
+    """The floor on tests/data/safety_*.yml (docs/safety.md has the figures per half)."""
+    rules = load_safety()
+
+    def share(cases: list[dict[str, str]], kind: str, right: Callable[[Finding | None], bool]) -> float:
+        chosen = [c for c in cases if c["kind"] == kind]
+        return sum(right(rules.assess(c["text"])) for c in chosen) / len(chosen)
+
+    for language in LANGUAGES:
+        cases = yaml.safe_load((DATA / f"safety_{language}.yml").read_text(encoding="utf-8"))["cases"]
+        assert share(cases, "emergency", lambda f: f is not None and f.danger is Danger.EMERGENCY) >= 0.8, language
+        assert share(cases, "crisis", lambda f: f is not None) >= 0.65, language
+        assert share(cases, "near_miss", lambda f: f is None) >= 0.85, language
+        assert share(cases, "gibberish", lambda f: f is None) >= 0.95, language
