@@ -21,7 +21,7 @@ import yaml
 from bot.core.paths import PROJECT_ROOT
 from bot.safety.detector import Danger, load_safety
 
-DEFAULT_CASES = sorted((PROJECT_ROOT / "tests" / "data").glob("safety_*.yml"))
+DEFAULT_CASES = [PROJECT_ROOT / "tests" / "data" / f"safety_{language}.yml" for language in ("fi", "sv", "en")]
 
 
 def main(argv: list[str] | None = None) -> int:

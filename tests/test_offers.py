@@ -224,13 +224,14 @@ async def test_offer_accepted_in_web_chat(city: City, citizens: Any, kind: str, 
     assert message["lang"] == language
     first_detail = next(iter(DETAILS[kind].values()))
     assert first_detail in message["text"] or kind == "screening_invitation"
+    offer_id = created["offer_id"]
     assert [q["payload"] for q in message["quick_replies"]] == [
-        "/affirm",
-        "/request_change",
+        f"/offer:accept:{offer_id}",
+        f"/offer:change:{offer_id}",
         "/request_human",
-        "/offer_why",
+        f"/offer:why:{offer_id}",
     ]
-    await person.say("/affirm", sid)
+    await person.say(f"/offer:accept:{offer_id}", sid)
     [done] = await person.replies(1)
     assert done["text"] == TEXTS.kind(kind, "accepted", language, **_shown(kind, language))
     status, offer = await city.call("GET", f"/api/v1/offers/{created['offer_id']}")

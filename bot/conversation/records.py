@@ -2,7 +2,8 @@
 
 The record of a conversation (``conv:<conversation id>``) is a hash with ``channel``,
 ``language``, ``first_seen`` and ``last_seen``, ``stopped`` (the citizen said /stop: no
-proactive messages) and ``open_offer`` (the offer the conversation may answer now).
+proactive messages), ``open_offers`` (the offers the conversation may answer now, the latest
+last) and ``danger``/``danger_at`` (the latest emergency or crisis written here).
 """
 
 from __future__ import annotations
@@ -69,20 +70,29 @@ class Conversations:
         """True when the citizen said stop in this conversation."""
         return bool(await self._redis.hget(keys.conversation(conversation_id), "stopped"))
 
-    async def set_open_offer(self, conversation_id: str, offer_id: str) -> None:
-        """The offer delivered last in this conversation: the one its answers apply to."""
-        await self._redis.hset(keys.conversation(conversation_id), "open_offer", offer_id)
+    async def add_open_offer(self, conversation_id: str, offer_id: str) -> None:
+        """An offer delivered in this conversation, which it may answer (the latest last)."""
+        offers = [o for o in await self.open_offers(conversation_id) if o != offer_id] + [offer_id]
+        await self._redis.hset(keys.conversation(conversation_id), "open_offers", ",".join(offers))
+
+    async def open_offers(self, conversation_id: str) -> list[str]:
+        """The ids of the offers the conversation may answer, the latest last."""
+        value = await self._redis.hget(keys.conversation(conversation_id), "open_offers")
+        return [o for o in str(value or "").split(",") if o]
 
     async def open_offer(self, conversation_id: str) -> str | None:
-        """The id of the offer the conversation may answer, if any."""
-        value: str | None = await self._redis.hget(keys.conversation(conversation_id), "open_offer")
-        return value
+        """The offer delivered last and still open here, if any."""
+        offers = await self.open_offers(conversation_id)
+        return offers[-1] if offers else None
 
     async def close_offer(self, conversation_id: str, offer_id: str | None = None) -> None:
-        """No offer to answer any more (only if it is ``offer_id``, when given)."""
+        """An offer (or, without ``offer_id``, every offer) is no longer to be answered here."""
         key = keys.conversation(conversation_id)
-        if offer_id is None or await self._redis.hget(key, "open_offer") == offer_id:
-            await self._redis.hdel(key, "open_offer")
+        remaining = [o for o in await self.open_offers(conversation_id) if offer_id is not None and o != offer_id]
+        if remaining:
+            await self._redis.hset(key, "open_offers", ",".join(remaining))
+        else:
+            await self._redis.hdel(key, "open_offers")
 
     async def forget(self, conversation_id: str) -> None:
         """Delete the record (the citizen's data is erased)."""

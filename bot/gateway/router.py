@@ -26,10 +26,10 @@ from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
 from bot.core.envelope import Inbound, Outbound
 from bot.core.protocol import DataRequest, HandoffRequest, OfferAnswer, OfferReply
-from bot.handoff.cases import CaseMode
+from bot.handoff.cases import Case, CaseMode
 from bot.handoff.service import HandoffDesk, bot_entry
 from bot.mydata.in_chat import DELETE_NO, DELETE_YES, UNLINK_PAYLOAD, MyData
-from bot.offers.desk import WHY_PAYLOAD, OfferDesk
+from bot.offers.desk import WHY_PAYLOAD, OfferDesk, parse_offer_payload
 from bot.safety.detector import Finding, SafetyRules, load_safety
 
 logger = logging.getLogger(__name__)
@@ -70,22 +70,29 @@ class Router:
             return []
         finding = self._safety.assess(message.text) if not message.text.startswith("/") else None
         if finding is not None:
-            return await self._in_danger(message, finding, case.language or None)
+            return await self._in_danger(message, finding, case)
         replies = await self._handoff.on_message(message, case)
         if replies is not None:
             return replies
         return await self._with_bot(message)
 
-    async def _in_danger(self, message: Inbound, finding: Finding, case_language: str | None) -> list[Outbound]:
-        """112 first, in the language the citizen wrote in; the agent (if any) sees the flag."""
+    async def _in_danger(self, message: Inbound, finding: Finding, case: Case) -> list[Outbound]:
+        """112 first, in the language the citizen wrote in. With the bot, that is the whole answer;
+        while a person is involved, the message also goes on to them, marked (the agent's console
+        flags it), and the citizen's place in the queue or left message is kept."""
         conversation = message.conversation_id
         language = finding.language
         answer = Outbound(text=self._safety.say(finding.danger.value, language), language=language)
+        await self._conversations.mark_danger(conversation, finding.danger.value)
+        logger.warning("a %s message on %s was answered as %s", message.channel, language, finding.danger.value)
+        if case.mode is not CaseMode.BOT:
+            handled = await self._handoff.on_message(message, case, safety=finding.danger.value)
+            if handled is not None:
+                await self._transcripts.append(conversation, [bot_entry(answer)])
+                return [answer, *handled]
         citizen = Entry("citizen", message.text, language=language, safety=finding.danger.value)
         await self._transcripts.append(conversation, [citizen, bot_entry(answer)])
-        await self._conversations.mark_danger(conversation, finding.danger.value)
-        await self._conversations.touch(conversation, message.channel, case_language)
-        logger.warning("a %s message on %s was answered as %s", message.channel, language, finding.danger.value)
+        await self._conversations.touch(conversation, message.channel, case.language or None)
         return [answer]
 
     async def _repeat_112(self, conversation: str, replies: list[Outbound], language: str | None) -> list[Outbound]:
@@ -101,8 +108,10 @@ class Router:
         question = await self._questions.open(conversation)
         if question is not None:
             await self._questions.close(conversation)  # answered now, or closed by another message
-        if text in DATA_PAYLOADS or (
-            question is not None and question.kind is QuestionKind.CHANGE_WISH and not text.startswith("/")
+        if (
+            text in DATA_PAYLOADS
+            or parse_offer_payload(text)
+            or (question is not None and question.kind is QuestionKind.CHANGE_WISH and not text.startswith("/"))
         ):
             return await self._without_bot(message, question)
         turn = await self._bot.send(message)
@@ -157,7 +166,14 @@ class Router:
         conversation, text = message.conversation_id, message.text
         language = await self._conversations.language(conversation) or "fi"
         await self._transcripts.append(conversation, [Entry("citizen", text, language=language)])
-        if text == WHY_PAYLOAD:
+        bound = parse_offer_payload(text)
+        if bound is not None:  # a button of one offer: it acts on that offer only
+            action, offer_id = bound
+            if action == "why":
+                replies = await self._mydata.why(conversation, language, offer_id)
+            else:
+                replies = await self._offers.answer(conversation, OfferAnswer(action), language, offer_id)
+        elif text == WHY_PAYLOAD:
             replies = await self._mydata.why(conversation, language)
         elif text == UNLINK_PAYLOAD:
             replies = await self._mydata.unlink(conversation, language)

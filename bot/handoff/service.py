@@ -124,16 +124,17 @@ class HandoffDesk:
         )
         return await self._say(conversation, [self.texts.reply(lead_key, lang), status])
 
-    async def on_message(self, message: Inbound, case: Case) -> list[Outbound] | None:
-        """The answer to a citizen's message while a case is open; None when the bot answers it."""
+    async def on_message(self, message: Inbound, case: Case, safety: str | None = None) -> list[Outbound] | None:
+        """The answer to a citizen's message while a case is open; None when the bot answers it.
+        ``safety``: the message was an emergency or a crisis (the agents see it marked)."""
         conversation = message.conversation_id
         language = case.language or None
         if case.mode is CaseMode.AGENT:
-            await self._log_citizen(message, language)
+            await self._log_citizen(message, language, safety)
             await self._conversations.touch(conversation, message.channel, language)
             return []
         if case.mode in (CaseMode.QUEUED, CaseMode.MESSAGE):
-            await self._log_citizen(message, language)
+            await self._log_citizen(message, language, safety)
             if await self._cancels(message.text):
                 await self._cases.to_bot(conversation, "cancelled")
                 return await self._say(conversation, [self.texts.reply("cancelled", language)])
@@ -266,6 +267,6 @@ class HandoffDesk:
         await self._transcripts.append(conversation, [bot_entry(reply) for reply in replies])
         return replies
 
-    async def _log_citizen(self, message: Inbound, language: str | None) -> None:
-        entry = Entry("citizen", message.text, language=language)
+    async def _log_citizen(self, message: Inbound, language: str | None, safety: str | None = None) -> None:
+        entry = Entry("citizen", message.text, language=language, safety=safety)
         await self._transcripts.append(message.conversation_id, [entry])

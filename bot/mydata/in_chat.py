@@ -62,9 +62,9 @@ class MyData:
             return await self.set_offers(conversation, request is DataRequestKind.OPT_IN, language)
         return await self.my_data(conversation, language)
 
-    async def why(self, conversation: str, language: str) -> list[Outbound]:
-        """Which data was used for the conversation's open offer, and on what basis."""
-        offer_id = await self._conversations.open_offer(conversation)
+    async def why(self, conversation: str, language: str, offer_id: str | None = None) -> list[Outbound]:
+        """Which data was used for an offer (``offer_id``, or the latest open one), and on what basis."""
+        offer_id = offer_id or await self._conversations.open_offer(conversation)
         offer = await self._offers.get(offer_id) if offer_id else None
         citizen = await self._links.citizen_of(conversation)
         if offer is None or citizen != offer.citizen_id:

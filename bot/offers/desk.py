@@ -12,6 +12,7 @@ citizen answered, and the desk fills in the rest. The citizen's data requests ar
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,21 @@ from bot.systems.callbacks import Callbacks
 
 logger = logging.getLogger(__name__)
 EXPIRY_JOB = "offer_expiry"
-WHY_PAYLOAD = "/offer_why"
+WHY_PAYLOAD = "/offer_why"  # the why-button of offers sent before buttons named their offer
+OFFER_PAYLOAD = re.compile(r"^/offer:(accept|decline|change|why):([A-Za-z0-9._:-]{1,128})$")
+
+
+def offer_payload(action: str, offer_id: str) -> str:
+    """A button's payload bound to one offer: ``/offer:<accept|decline|change|why>:<offer id>``."""
+    return f"/offer:{action}:{offer_id}"
+
+
+def parse_offer_payload(text: str) -> tuple[str, str] | None:
+    """``(action, offer id)`` of an offer button's payload, or None for any other text."""
+    match = OFFER_PAYLOAD.match(text)
+    return (match.group(1), match.group(2)) if match else None
+
+
 SILENCE_OUTCOME = {"accept": "accepted", "decline": "declined", "none": "expired"}
 
 
@@ -115,7 +130,7 @@ class OfferDesk:
                 logger.warning("offer not sent to a %s chat: %s", conversation.split(":")[0], error)
                 continue
             await self._transcripts.append(conversation, [Entry("bot", reply.text, language=language)])
-            await self._conversations.set_open_offer(conversation, offer.offer_id)
+            await self._conversations.add_open_offer(conversation, offer.offer_id)
             await self._questions.close(conversation)  # the offer is the question now
             sent.append(conversation.split(":")[0])
         if sent:
@@ -128,11 +143,11 @@ class OfferDesk:
         text = self.texts.kind(offer.kind, "message", language, **details)
         respond_by = format_date(offer.respond_by, language)
         text += " " + self.texts.say(f"silence_{offer.on_silence}", language, respond_by=respond_by)
-        buttons = (
-            Button(self.texts.say("button_accept", language), "/affirm"),
-            Button(self.texts.say("button_change", language), "/request_change"),
+        buttons = (  # bound to this offer: a button acts on the offer it was sent with, never another
+            Button(self.texts.say("button_accept", language), offer_payload(OfferAnswer.ACCEPT.value, offer.offer_id)),
+            Button(self.texts.say("button_change", language), offer_payload(OfferAnswer.CHANGE.value, offer.offer_id)),
             Button(self.texts.say("button_human", language), "/request_human"),
-            Button(self.texts.say("button_why", language), WHY_PAYLOAD),
+            Button(self.texts.say("button_why", language), offer_payload("why", offer.offer_id)),
         )
         return Outbound(text=text, buttons=buttons, language=language)
 
@@ -194,9 +209,30 @@ class OfferDesk:
     def _reply(self, text: str, language: str) -> Outbound:
         return Outbound(text=text, language=language)
 
-    async def answer(self, conversation: str, answer: OfferAnswer, language: str) -> list[Outbound]:
-        """The citizen accepted, declined or asked to change the conversation's open offer."""
-        offer = await self.open_offer(conversation)
+    def _which(self, offers: list[Offer], action: str, language: str) -> Outbound:
+        """ "Which one do you mean?" with a button per offer, each bound to it."""
+        buttons = tuple(
+            Button(self.texts.kind(o.kind, "title", language), offer_payload(action, o.offer_id)) for o in offers
+        )
+        return Outbound(text=self.texts.say("which_offer", language), buttons=buttons, language=language)
+
+    async def open_offers(self, conversation: str) -> list[Offer]:
+        """Every offer the conversation may answer now, the latest last."""
+        offers = [await self._offer_of(conversation, o) for o in await self._conversations.open_offers(conversation)]
+        return [o for o in offers if o is not None and o.status in OPEN]
+
+    async def answer(
+        self, conversation: str, answer: OfferAnswer, language: str, offer_id: str | None = None
+    ) -> list[Outbound]:
+        """The citizen accepted, declined or asked to change an offer: the one ``offer_id`` names
+        (a button), or the only open one (typed words); with several open, ask which."""
+        if offer_id is not None:  # delivered to this conversation's citizen, else "no open offer"
+            offer = await self._offer_of(conversation, offer_id)
+        else:
+            candidates = await self.open_offers(conversation)
+            if len(candidates) > 1:
+                return [self._which(candidates, answer.value, language)]
+            offer = candidates[0] if candidates else await self.open_offer(conversation)
         if offer is None:
             return [self._reply(self.texts.say("no_open_offer", language), language)]
         if offer.status != "delivered":

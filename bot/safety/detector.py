@@ -48,6 +48,13 @@ class Finding:
 Term = tuple[str, ...]
 
 
+def detect_language(text: str) -> str:
+    """fi, sv or en for a message the model flagged (Finnish when unsure: most citizens write it)."""
+    from bot.knowledge.language import detect
+
+    return detect(text, established=False) or "fi"
+
+
 def _words(text: str) -> list[str]:
     return [w.replace("'", "") for w in _WORD.findall(fold(text))]
 
@@ -93,10 +100,24 @@ class SafetyRules:
     rules: dict[Danger, dict[str, list[Term]]]
     exclusions: dict[str, list[Term]]
     texts: dict[str, dict[str, str]]
+    use_model: bool = True
 
     def assess(self, text: str) -> Finding | None:
-        """The danger in ``text``, if any; a crisis outranks an emergency only when no emergency
-        words appear (an emergency needs 112 first either way)."""
+        """The danger in ``text``, if any: by the rules, else by the model (when ``use_model``)."""
+        found = self.by_rules(text)
+        if found is not None or not self.use_model:
+            return found
+        from bot.safety.classifier import load_model  # scikit-learn: loaded only where it is used
+
+        judged = load_model().danger(text)
+        if judged is None:
+            return None
+        language = detect_language(text)
+        return Finding(Danger(judged[0]), language, f"model {judged[1]:.2f}")
+
+    def by_rules(self, text: str) -> Finding | None:
+        """The danger the rules find in ``text``; a crisis outranks an emergency only when no
+        emergency words appear (an emergency needs 112 first either way)."""
         words = _words(text)
         for terms in self.exclusions.values():
             for term in terms:

@@ -55,7 +55,7 @@ async def test_an_offer_is_delivered_only_to_a_linked_chat_with_consent(core: Co
     stored, _ = await core.services.offers.create(school_offer("school-2"))
     assert stored.status == "delivered"
     [message] = core.delivered.to(CHAT)
-    assert "Elsa" in message.text and [b.payload for b in message.buttons][0] == "/affirm"
+    assert "Elsa" in message.text and [b.payload for b in message.buttons][0] == "/offer:accept:school-2"
 
 
 async def test_accept_by_button_and_the_offer_stays_answered(core: Core) -> None:
@@ -139,3 +139,61 @@ async def test_a_stale_delete_button_deletes_nothing(core: Core) -> None:
     [reply] = await core.say(CHAT, DELETE_YES)
     assert "poista" in reply.text.lower()  # says the request is no longer open
     assert await core.services.links.citizen_of(CHAT) == CITIZEN
+
+
+def screening_offer(offer_id: str = "screening-1") -> Offer:
+    body: dict[str, Any] = {
+        "offer_id": offer_id,
+        "citizen_id": CITIZEN,
+        "kind": "screening_invitation",
+        "details": {
+            "screening_name": "Rintasyöpäseulonta",
+            "place": "Kalasataman terveysasema",
+            "appointment_time": "2027-01-20T09:30:00+02:00",
+        },
+        "respond_by": (datetime.now(timezone.utc) + timedelta(days=10)).isoformat(),
+        "on_silence": "none",
+    }
+    return parse_offer(body, "school_office")
+
+
+async def test_a_button_acts_on_the_offer_it_was_sent_with(core: Core) -> None:
+    """Issue 12. Before: pressing Accept under the school-place offer accepted the screening
+    invitation that arrived after it."""
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    await core.services.offers.create(screening_offer())
+    school_message = core.delivered.to(CHAT)[0]
+    accept = school_message.buttons[0].payload
+    assert accept == "/offer:accept:school-1"
+    [done] = await core.say(CHAT, accept)
+    assert await status(core) == "accepted" and await status(core, "screening-1") == "delivered"
+    assert "Lauttasaaren" in done.text
+    [again] = await core.say(CHAT, accept)  # the same button again: already answered, nothing else moves
+    assert await status(core, "screening-1") == "delivered" and again.text != done.text
+
+
+async def test_typed_answers_with_several_open_offers_ask_which_one(core: Core) -> None:
+    """Issue 12. Before: "Request a change" was answered "you have no open offer" while two were open."""
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    await core.services.offers.create(screening_offer())
+    [which] = await core.say(CHAT, "kyllä")
+    assert [b.payload for b in which.buttons] == ["/offer:accept:school-1", "/offer:accept:screening-1"]
+    assert await status(core) == "delivered" and await status(core, "screening-1") == "delivered"
+    [which_change] = await core.say(CHAT, "/request_change")
+    assert [b.payload for b in which_change.buttons] == ["/offer:change:school-1", "/offer:change:screening-1"]
+    await core.say(CHAT, "/offer:change:screening-1")
+    await core.say(CHAT, "Voisiko ajan siirtää helmikuulle?")
+    assert await status(core, "screening-1") == "change_requested"
+    [single] = await core.say(CHAT, "kyllä")  # one open offer left: the answer applies to it
+    assert await status(core) == "accepted" and not single.buttons
+
+
+async def test_a_button_of_another_citizens_offer_does_nothing(core: Core) -> None:
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    await core.services.links.link("webchat:stranger", "citizen-other", "test")
+    [reply] = await core.say("webchat:stranger", "/offer:accept:school-1")
+    assert reply.text == core.services.offers.texts.say("no_open_offer", "fi")
+    assert await status(core) == "delivered"

@@ -46,8 +46,8 @@ async def test_an_emergency_while_queued_or_with_an_agent_is_answered_and_marked
     await core.services.agents.create("anna", "Anna", "correct horse battery", agent.queues)
     await core.services.agents.heartbeat("anna")
     await core.say("webchat:a", "/request_human")
-    [queued] = await core.say("webchat:a", "mieheni ei hengitä!!")
-    assert queued.text.startswith("Soita heti hätänumeroon 112")
+    queued, still = await core.say("webchat:a", "mieheni ei hengitä!!")  # 112 first, and the place kept
+    assert queued.text.startswith("Soita heti hätänumeroon 112") and still.buttons
     assert (await core.services.cases.case("webchat:a")).mode is CaseMode.QUEUED  # still waiting for a person
     await core.services.handoff.claim("webchat:a", agent)
     [held] = await core.say("webchat:a", "he is not breathing")
@@ -83,7 +83,8 @@ def test_every_safety_text_leads_with_112_in_every_language() -> None:
 
 
 def test_recognition_on_messages_written_by_people_who_never_saw_the_rules() -> None:
-    """The floor on tests/data/safety_*.yml (docs/safety.md has the figures per half)."""
+    """The floor on tests/data/safety_*.yml, rules and model together (docs/safety.md has the
+    figures per half); the model learns from nlu/safety/, never from these messages."""
     rules = load_safety()
 
     def share(cases: list[dict[str, str]], kind: str, right: Callable[[Finding | None], bool]) -> float:
@@ -92,7 +93,7 @@ def test_recognition_on_messages_written_by_people_who_never_saw_the_rules() -> 
 
     for language in LANGUAGES:
         cases = yaml.safe_load((DATA / f"safety_{language}.yml").read_text(encoding="utf-8"))["cases"]
-        assert share(cases, "emergency", lambda f: f is not None and f.danger is Danger.EMERGENCY) >= 0.8, language
-        assert share(cases, "crisis", lambda f: f is not None) >= 0.65, language
-        assert share(cases, "near_miss", lambda f: f is None) >= 0.85, language
-        assert share(cases, "gibberish", lambda f: f is None) >= 0.95, language
+        assert share(cases, "emergency", lambda f: f is not None and f.danger is Danger.EMERGENCY) >= 0.9, language
+        assert share(cases, "crisis", lambda f: f is not None) >= 0.85, language
+        assert share(cases, "near_miss", lambda f: f is None) >= 0.8, language
+        assert share(cases, "gibberish", lambda f: f is None) >= 0.85, language

@@ -1,0 +1,87 @@
+"""The safety check's model: emergency, crisis or ordinary, from character and word n-grams.
+
+Trained when first used from ``nlu/safety/{fi,sv,en}.yml`` (examples written for it, kept apart
+from the evaluation set in ``tests/data/safety_*.yml``), in well under a second, so there is no
+model file to keep in step. It backs up the rules of ``knowledge/safety.yml``: the rules catch
+what editors named, the model catches paraphrases ("olen pelkkä taakka", hoarded pills). Its
+thresholds favour recall: a false alarm costs a sentence, a miss may cost a life.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from bot.core.errors import KnowledgeError
+from bot.core.paths import PROJECT_ROOT
+from bot.core.text import fold, words
+
+EXAMPLES_DIR = PROJECT_ROOT / "nlu" / "safety"
+KINDS = ("emergency", "crisis", "ordinary")
+# The probability at which a message counts as an emergency or a crisis: chosen by 5-fold
+# cross-validation on the examples for recall (model alone: 92 % of emergencies, 94 % of crises,
+# 11.5 % of ordinary messages flagged; the rules add to it). A false alarm costs a sentence.
+THRESHOLDS = {"emergency": 0.45, "crisis": 0.4}
+MIN_KNOWN_SHARE = 0.5
+
+
+class SafetyModel:
+    """Probabilities of emergency / crisis / ordinary for a message."""
+
+    def __init__(self, texts: list[str], kinds: list[str]) -> None:
+        features = FeatureUnion(
+            [
+                (
+                    "chars",
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), preprocessor=fold, sublinear_tf=True),
+                ),
+                ("words", TfidfVectorizer(ngram_range=(1, 2), preprocessor=fold, sublinear_tf=True)),
+            ]
+        )
+        self._pipeline = Pipeline(
+            [("features", features), ("model", LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000))]
+        )
+        self._pipeline.fit(texts, kinds)
+        self._classes = [str(c) for c in self._pipeline.classes_]
+        self._vocabulary = {w for text in texts for w in words(text)}
+
+    def known_share(self, text: str) -> float:
+        """The share of the message's words (3+ letters) seen in the examples."""
+        seen = [w for w in words(text) if len(w) >= 3]
+        return sum(w in self._vocabulary for w in seen) / len(seen) if seen else 0.0
+
+    def danger(self, text: str) -> tuple[str, float] | None:
+        """``("emergency"|"crisis", probability)`` when over its threshold, else None. A message
+        mostly of words the examples never had (word salad, keyboard mash) is not judged: the
+        model would only be guessing."""
+        if self.known_share(text) < MIN_KNOWN_SHARE:
+            return None
+        probabilities = dict(zip(self._classes, self._pipeline.predict_proba([text])[0], strict=True))
+        best = max(("emergency", "crisis"), key=lambda kind: probabilities[kind] / THRESHOLDS[kind])
+        return (best, float(probabilities[best])) if probabilities[best] >= THRESHOLDS[best] else None
+
+
+def load_examples(directory: Path = EXAMPLES_DIR) -> tuple[list[str], list[str]]:
+    """The texts and kinds of every example file; KnowledgeError for a bad one."""
+    texts, kinds = [], []
+    for path in sorted(directory.glob("*.yml")):
+        cases = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cases") or []
+        for case in cases:
+            if case.get("kind") not in KINDS or not isinstance(case.get("text"), str):
+                raise KnowledgeError(f"{path}: each case needs a kind of {KINDS} and a text")
+            texts.append(case["text"])
+            kinds.append(case["kind"])
+    if set(kinds) != set(KINDS):
+        raise KnowledgeError(f"{directory}: examples of every kind are needed: {KINDS}")
+    return texts, kinds
+
+
+@lru_cache(maxsize=2)
+def load_model(directory: Path = EXAMPLES_DIR) -> SafetyModel:
+    """The model trained on the examples (once per process)."""
+    return SafetyModel(*load_examples(directory))
