@@ -244,6 +244,14 @@ def _shown(kind: str, language: str) -> dict[str, str]:
     from bot.offers.texts import format_date
 
     values = dict(DETAILS[kind])
+    # The test stack's clock says 20 December 2026: a school start in August 2027 is not "this
+    # autumn" but next year's (issue 12: "starts school this autumn" was sent in December).
+    seasons = {
+        "2027-08-05": {"fi": "syksyllä 2027", "sv": "hösten 2027", "en": "in autumn 2027"},
+        "2027-01-11": {"fi": "tänä talvena", "sv": "i vinter", "en": "this winter"},
+    }
+    if "start_date" in values:
+        values["start_season"] = seasons[values["start_date"]][language]
     for key in ("start_date", "appointment_time"):
         if key in values:
             values[key] = format_date(values[key], language)

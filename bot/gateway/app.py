@@ -45,6 +45,7 @@ from bot.gateway.typedefs import (
     WEB_SESSIONS,
 )
 from bot.privacy.identity import TokenVerifier, ensure_development_key, load_identity_keys
+from bot.safety.classifier import load_model
 from bot.store.redis import connect
 from bot.systems.registry import Systems
 
@@ -59,6 +60,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession()
     bot = RasaClient(session, settings.rasa_url, settings.rasa_token)
     services = build_services(settings, redis, bot, app[DELIVERY], app[SYSTEMS], session)
+    await asyncio.get_running_loop().run_in_executor(None, load_model)  # the safety model, before any message
     app[REDIS], app[HTTP], app[BOT] = redis, session, bot
     app[CONVERSATIONS], app[OUTBOX], app[AGENTS] = services.conversations, services.outbox, services.agents
     app[LIMITS] = services.limits

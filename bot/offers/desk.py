@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.conversation.delivery import Delivery, DeliveryError
 from bot.conversation.questions import QuestionKind, Questions
 from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
+from bot.core import clock
 from bot.core.envelope import Button, Outbound
 from bot.core.i18n import LANGUAGES
 from bot.core.protocol import OfferAnswer
@@ -35,6 +36,13 @@ logger = logging.getLogger(__name__)
 EXPIRY_JOB = "offer_expiry"
 WHY_PAYLOAD = "/offer_why"  # the why-button of offers sent before buttons named their offer
 OFFER_PAYLOAD = re.compile(r"^/offer:(accept|decline|change|why):([A-Za-z0-9._:-]{1,128})$")
+
+
+def season_of(day: date) -> tuple[str, int]:
+    """The season of a day and its year (January and February belong to the winter before)."""
+    if day.month in (12, 1, 2):
+        return "winter", day.year if day.month == 12 else day.year - 1
+    return {3: "spring", 4: "spring", 5: "spring", 6: "summer", 7: "summer"}.get(day.month, "autumn"), day.year
 
 
 def offer_payload(action: str, offer_id: str) -> str:
@@ -153,10 +161,23 @@ class OfferDesk:
 
     def _details(self, offer: Offer, language: str) -> dict[str, str]:
         values = dict(offer.details)
+        if "start_date" in values:
+            values["start_season"] = self._season(values["start_date"], language)
         for key in ("start_date", "appointment_time"):
             if key in values:
                 values[key] = format_date(values[key], language)
         return values
+
+    def _season(self, start: str, language: str) -> str:
+        """ "tänä syksynä" only when the start is in this very season, else "syksyllä 2027"."""
+        try:
+            day = date.fromisoformat(start[:10])
+        except ValueError:
+            return format_date(start, language)
+        season, year = season_of(day)
+        if (season, year) == season_of(clock.now().date()):
+            return self.texts.say(f"season_this_{season}", language)
+        return self.texts.say(f"season_{season}", language, year=year)
 
     async def expire(self, offer_id: str, now: float | None = None) -> None:
         """``respond_by`` passed: apply ``on_silence`` to an offer still open (scheduler job)."""

@@ -8,6 +8,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from bot.conversation.questions import QuestionKind
 from bot.mydata.in_chat import DELETE_YES
 from bot.offers.store import Offer, parse_offer
@@ -197,3 +199,15 @@ async def test_a_button_of_another_citizens_offer_does_nothing(core: Core) -> No
     [reply] = await core.say("webchat:stranger", "/offer:accept:school-1")
     assert reply.text == core.services.offers.texts.say("no_open_offer", "fi")
     assert await status(core) == "delivered"
+
+
+async def test_the_season_in_an_offer_is_computed(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12. Before: the school offer said "starts school this autumn" for a start on
+    5 August 2027, sent in December 2026."""
+    await linked_with_consent(core)
+    monkeypatch.setenv("CITYBOT_FIXED_NOW", "2026-12-06T12:00:00+02:00")
+    await core.services.offers.create(school_offer("school-next-year"))
+    assert "aloittaa koulun syksyllä 2027" in core.delivered.to(CHAT)[-1].text
+    monkeypatch.setenv("CITYBOT_FIXED_NOW", "2027-08-01T12:00:00+03:00")
+    await core.services.offers.create(school_offer("school-this-year"))
+    assert "aloittaa koulun tänä syksynä" in core.delivered.to(CHAT)[-1].text
