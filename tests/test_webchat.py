@@ -278,3 +278,17 @@ async def test_f5_the_limit_is_per_conversation_and_nothing_vanishes(gateway: st
     finally:
         for tab in sockets:
             await tab.client.disconnect()
+
+
+async def test_gibberish_is_not_understood_and_keeps_the_language(gateway: str, citizen: Citizen) -> None:
+    """Issue 12, through the real bot. Before: "blorf snark" got the street-fault answer, in
+    Swedish, in an English conversation (0.77)."""
+    session_id = await citizen.start(gateway)
+    await citizen.say("hello, what can you do?", session_id, language="en")
+    [hello] = await citizen.replies(1)
+    assert hello["lang"] == "en"
+    for text in ("blorf snark", "purple monkey dishwasher"):
+        await citizen.say(text, session_id, language="en")
+        replies = await citizen.replies(1)  # "can't answer", then the second miss brings a person
+        assert replies[0]["lang"] == "en"
+        assert replies[0]["text"].startswith(("Sorry, I can't answer", "Sorry, I didn't understand"))

@@ -91,7 +91,7 @@ class FakeBot:
         request = self.REQUESTS.get(message.text)
         if request is not None:
             return BotTurn([Outbound(language="fi", request=request)], "fi", "scripted", 1.0)
-        if message.text.startswith("blorp"):  # what the bot does not understand
+        if message.text.startswith("blorp") or message.text == "/nlu_fallback":  # what the bot does not understand
             return BotTurn([Outbound(text="En ymmärtänyt.", language="fi")], "fi", "nlu_fallback", 0.3)
         return BotTurn([Outbound(text=f"vastaus: {message.text}", language="fi")], "fi", "faq_library", 0.9)
 

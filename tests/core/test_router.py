@@ -50,3 +50,16 @@ async def test_plain_replies_next_to_a_request_keep_their_order(core: Core, monk
     monkeypatch.setattr(core.bot, "send", two)
     replies = await core.say("webchat:a", "ihminen kiitos")
     assert replies[0].text == "Selvä." and len(replies) == 3  # then the lead and the status
+
+
+async def test_gibberish_is_not_understood_whatever_a_model_would_guess(core: Core) -> None:
+    """Issue 12. Before: "blergh" got emergency guidance (0.96), "purple monkey dishwasher" bulky
+    waste (0.87); gibberish also switched the conversation's language."""
+    for text in ("blorf snark", "purple monkey dishwasher", "asdfghjkl", "😀😀😀", "??"):
+        await core.say("webchat:a", text)
+    assert [m.text for m in core.bot.sent] == ["/nlu_fallback"] * 5  # the bot is told: not understood
+    entries = await core.services.transcripts.read("webchat:a")
+    assert [e["text"] for e in entries if e["from"] == "citizen"][0] == "blorf snark"  # the agent sees what was written
+    for text in ("Oodi", "ok", "4", "kiitos", "milloin kirjasto aukeaa?"):  # names, short words, numbers: to the bot
+        await core.say("webchat:b", text)
+    assert "/nlu_fallback" not in [m.text for m in core.bot.sent[5:]]
