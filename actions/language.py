@@ -44,7 +44,7 @@ class ValidateSlotMappings(ValidationAction):
         if latest_intent(tracker) == "change_language":
             named = entity_values(tracker, "language")
             requested = named[-1] if named else None
-        text = str(latest.get("text") or "")
+        text = without_names(str(latest.get("text") or ""), latest.get("entities") or [])
         if text.startswith("/"):  # a button payload says nothing about the language
             text = ""
         try:
@@ -89,6 +89,25 @@ class ValidateSlotMappings(ValidationAction):
     ) -> dict[str, Any]:
         """A count, never negative."""
         return {"fallback_count": max(0.0, float(value or 0))}
+
+
+NAME_ENTITIES = ("service_point",)  # "Itäkeskus", "Oodi": names, the same in every language
+
+
+def without_names(text: str, entities: list[dict[str, Any]]) -> str:
+    """``text`` without the names of places the NLU found: a Finnish place name in an English
+    question ("when does Itäkeskus swimming hall open?") says nothing about the language."""
+    spans = sorted(
+        {
+            (int(e["start"]), int(e["end"]))
+            for e in entities
+            if e.get("entity") in NAME_ENTITIES and isinstance(e.get("start"), int) and isinstance(e.get("end"), int)
+        },
+        reverse=True,
+    )
+    for start, end in spans:
+        text = text[:start] + " " + text[end:]
+    return " ".join(text.split())
 
 
 class ActionChangeLanguage(Action):

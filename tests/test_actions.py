@@ -278,3 +278,16 @@ def test_interval_ending_at_midnight_is_written_24() -> None:
     assert format_intervals(day, "fi", load_calendar()) == "8.00–24.00"
     late = DayHours(date(2026, 11, 25), (Interval.parse("08:00-23:59"),))
     assert format_intervals(late, "en", load_calendar()) == "8:00–23:59"
+
+
+async def test_a_place_name_does_not_decide_the_language(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    """Issue 12. Before: "when does Itäkeskus swimming hall open on Sunday?" on an English page
+    was answered in Finnish: the Finnish name made the detector say Finnish."""
+    text = "when does Itäkeskus swimming hall open on Sunday?"
+    name = {"entity": "service_point", "value": "itakeskus_swimming_hall", "start": 10, "end": 19}
+    _, events = await run(
+        ValidateSlotMappings(),
+        tracker(text=text, intent="opening_hours", entities=[name], metadata={"language_hint": "en"}),
+        domain_dict,
+    )
+    assert SlotSet("language", "en") in events
