@@ -500,7 +500,7 @@ async def test_delete_my_data_removes_the_chat_history_but_keeps_offers(city: Ci
     await person.say("poista tietoni", sid)
     [question] = await person.replies(1)
     assert question["text"] == TEXTS.mydata["delete_question"]["fi"]
-    await person.say("/mydata_delete_yes", sid)
+    await person.say(question["quick_replies"][0]["payload"], sid)  # "Kyllä, poista", bound to this question
     [deleted] = await person.replies(1)
     assert deleted["text"] == TEXTS.mydata["deleted"]["fi"]
     assert await city.redis.exists(keys.tracker(conversation), keys.transcript(conversation)) == 0
@@ -607,6 +607,9 @@ async def test_my_data_shows_consent_and_offers_and_unlinking_stops_personal_mes
     assert consent in shown["text"]
     assert [q["payload"] for q in shown["quick_replies"]] == ["/opt_out_offers", "/mydata_unlink"]
     await person.say("/mydata_unlink", sid)
+    [sure] = await person.replies(1)
+    assert sure["text"] == TEXTS.mydata["unlink_question"]["en"]
+    await person.say(sure["quick_replies"][0]["payload"], sid)
     [unlinked] = await person.replies(1)
     assert unlinked["text"] == TEXTS.mydata["unlinked"]["en"]
     _, offer = await city.offer(who, "daycare_placement")

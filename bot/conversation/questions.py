@@ -25,6 +25,7 @@ class QuestionKind(str, Enum):
 
     CHANGE_WISH = "change_wish"  # what the citizen would like instead of an offer (free text)
     DELETE_CONFIRMATION = "delete_confirmation"  # yes or no to deleting the conversation's data
+    UNLINK_CONFIRMATION = "unlink_confirmation"  # yes or no to unlinking the chat from the account
 
 
 class QuestionError(CitybotError):
@@ -33,7 +34,8 @@ class QuestionError(CitybotError):
 
 @dataclass(frozen=True)
 class Question:
-    """An open question; ``subject`` is what it is about (an offer id, or empty)."""
+    """An open question; ``subject`` is what it is about (an offer id) or the nonce its buttons
+    carry (a confirmation)."""
 
     kind: QuestionKind
     subject: str = ""

@@ -30,12 +30,12 @@ from bot.core.protocol import DataRequest, HandoffRequest, OfferAnswer, OfferRep
 from bot.handoff.cases import Case, CaseMode
 from bot.handoff.service import HandoffDesk, bot_entry
 from bot.knowledge.vocabulary import known_share
-from bot.mydata.in_chat import DELETE_NO, DELETE_YES, UNLINK_PAYLOAD, MyData
+from bot.mydata.in_chat import DELETE_YES, UNLINK_PAYLOAD, UNLINK_YES, MyData, confirmation
 from bot.offers.desk import WHY_PAYLOAD, OfferDesk, parse_offer_payload
 from bot.safety.detector import Finding, SafetyRules, load_safety
 
 logger = logging.getLogger(__name__)
-DATA_PAYLOADS = (WHY_PAYLOAD, DELETE_YES, DELETE_NO, UNLINK_PAYLOAD)
+DATA_PAYLOADS = (WHY_PAYLOAD, UNLINK_PAYLOAD)
 NOT_UNDERSTOOD = "/nlu_fallback"  # what the bot is told for a message it cannot understand
 MIN_KNOWN_SHARE = 0.34  # measured: catches 80-93 % of gibberish, flags no service question (docs/safety.md)
 
@@ -115,6 +115,7 @@ class Router:
         if (
             text in DATA_PAYLOADS
             or parse_offer_payload(text)
+            or confirmation(text)
             or (question is not None and question.kind is QuestionKind.CHANGE_WISH and not text.startswith("/"))
         ):
             return await self._without_bot(message, question)
@@ -185,11 +186,19 @@ class Router:
         elif text == WHY_PAYLOAD:
             replies = await self._mydata.why(conversation, language)
         elif text == UNLINK_PAYLOAD:
-            replies = await self._mydata.unlink(conversation, language)
-        elif text in (DELETE_YES, DELETE_NO):
-            replies = await self._mydata.confirm_delete(conversation, text == DELETE_YES, language, question)
-            if text == DELETE_YES and question is not None and question.kind is QuestionKind.DELETE_CONFIRMATION:
-                return replies  # the transcript was just deleted: nothing more is written
+            replies = await self._mydata.ask_unlink(conversation, language)
+        elif (answer := confirmation(text)) is not None:
+            payload, nonce = answer
+            if payload.startswith("/mydata_unlink"):
+                replies = await self._mydata.confirm_unlink(
+                    conversation, payload == UNLINK_YES, language, question, nonce
+                )
+            else:
+                yes = payload == DELETE_YES
+                replies = await self._mydata.confirm_delete(conversation, yes, language, question, nonce or "stale")
+                deleted = question is not None and question.kind is QuestionKind.DELETE_CONFIRMATION
+                if yes and deleted and question is not None and nonce == question.subject:
+                    return replies  # the transcript was just deleted: nothing more is written
         else:
             assert question is not None
             replies = await self._offers.change_request(conversation, question.subject, text, language)

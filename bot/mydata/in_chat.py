@@ -7,6 +7,8 @@ open for minutes (``bot.conversation.questions``) and the "yes" must answer it.
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import datetime
 
 from bot.conversation.questions import Question, QuestionKind, Questions
@@ -19,9 +21,19 @@ from bot.offers.texts import OfferTexts, format_date
 from bot.privacy.consent import Consents
 from bot.privacy.identity import Links
 
-DELETE_YES = "/mydata_delete_yes"
+DELETE_YES = "/mydata_delete_yes"  # + ":<nonce>": bound to the question it answers
 DELETE_NO = "/mydata_delete_no"
 UNLINK_PAYLOAD = "/mydata_unlink"
+UNLINK_YES = "/mydata_unlink_yes"
+UNLINK_NO = "/mydata_unlink_no"
+CONFIRMATION = re.compile(r"^(/mydata_(?:delete|unlink)_(?:yes|no))(?::([A-Za-z0-9_-]{4,32}))?$")
+
+
+def confirmation(text: str) -> tuple[str, str | None] | None:
+    """``(payload, nonce)`` of a yes/no button to deleting or unlinking, else None; a button sent
+    before buttons carried their question's nonce has none (and confirms nothing)."""
+    match = CONFIRMATION.match(text)
+    return (match.group(1), match.group(2)) if match else None
 
 
 class MyData:
@@ -134,20 +146,26 @@ class MyData:
         return [self._reply(self.texts.data(key, language), language)]
 
     async def ask_delete(self, conversation: str, language: str) -> list[Outbound]:
-        """Ask before deleting: what goes, and what stays."""
-        await self._questions.ask(conversation, QuestionKind.DELETE_CONFIRMATION)
+        """Ask before deleting: what goes, and what stays. The buttons carry this question's nonce."""
+        nonce = secrets.token_urlsafe(8)
+        await self._questions.ask(conversation, QuestionKind.DELETE_CONFIRMATION, nonce)
         key = "delete_question" if await self._links.citizen_of(conversation) else "anonymous_delete"
         buttons = (
-            Button(self.texts.data("button_delete_yes", language), DELETE_YES),
-            Button(self.texts.data("button_delete_no", language), DELETE_NO),
+            Button(self.texts.data("button_delete_yes", language), f"{DELETE_YES}:{nonce}"),
+            Button(self.texts.data("button_delete_no", language), f"{DELETE_NO}:{nonce}"),
         )
         return [self._reply(self.texts.data(key, language), language, buttons)]
 
     async def confirm_delete(
-        self, conversation: str, yes: bool, language: str, question: Question | None
+        self, conversation: str, yes: bool, language: str, question: Question | None, nonce: str | None = None
     ) -> list[Outbound]:
-        """The answer to "delete?": deletes only while that question is open (``question``)."""
-        if question is None or question.kind is not QuestionKind.DELETE_CONFIRMATION:
+        """The answer to "delete?": deletes only while that very question is open (a button's
+        ``nonce`` must be the question's; a typed yes answers the open question)."""
+        if (
+            question is None
+            or question.kind is not QuestionKind.DELETE_CONFIRMATION
+            or (nonce is not None and nonce != question.subject)
+        ):
             return [self._reply(self.texts.data("delete_expired" if yes else "delete_cancelled", language), language)]
         await self._questions.close(conversation)
         if not yes:
@@ -156,6 +174,29 @@ class MyData:
         await self._rights.forget_conversation(conversation)
         key = "deleted" if citizen else "deleted_anonymous"
         return [self._reply(self.texts.data(key, language), language)]
+
+    async def ask_unlink(self, conversation: str, language: str) -> list[Outbound]:
+        """Ask before unlinking this chat from the citizen's account (buttons bound by a nonce)."""
+        if await self._links.citizen_of(conversation) is None:
+            return [self._reply(self.texts.data("unlinked", language), language)]
+        nonce = secrets.token_urlsafe(8)
+        await self._questions.ask(conversation, QuestionKind.UNLINK_CONFIRMATION, nonce)
+        buttons = (
+            Button(self.texts.data("button_unlink_yes", language), f"{UNLINK_YES}:{nonce}"),
+            Button(self.texts.data("button_unlink_no", language), f"{UNLINK_NO}:{nonce}"),
+        )
+        return [self._reply(self.texts.data("unlink_question", language), language, buttons)]
+
+    async def confirm_unlink(
+        self, conversation: str, yes: bool, language: str, question: Question | None, nonce: str | None
+    ) -> list[Outbound]:
+        """The answer to "unlink?": only while that very question is open."""
+        if question is None or question.kind is not QuestionKind.UNLINK_CONFIRMATION or nonce != question.subject:
+            return [self._reply(self.texts.data("unlink_expired" if yes else "unlink_cancelled", language), language)]
+        await self._questions.close(conversation)
+        if not yes:
+            return [self._reply(self.texts.data("unlink_cancelled", language), language)]
+        return await self.unlink(conversation, language)
 
     async def unlink(self, conversation: str, language: str) -> list[Outbound]:
         """Stop linking this chat to the citizen's account."""

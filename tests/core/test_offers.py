@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.conversation.questions import QuestionKind
-from bot.mydata.in_chat import DELETE_YES
+from bot.mydata.in_chat import DELETE_YES, UNLINK_PAYLOAD
 from bot.offers.store import Offer, parse_offer
 from bot.store import keys
 from tests.core.conftest import Core
@@ -106,8 +106,9 @@ async def test_respond_by_applies_the_silent_default_on_a_driven_clock(core: Cor
 async def test_yes_to_delete_my_data_deletes_the_conversation(core: Core) -> None:
     await linked_with_consent(core)
     [question] = await core.say(CHAT, "poista tietoni")
-    assert [b.payload for b in question.buttons][0] == DELETE_YES
-    await core.say(CHAT, DELETE_YES)
+    yes = question.buttons[0].payload
+    assert yes.startswith(DELETE_YES + ":")  # bound to this question by its nonce
+    await core.say(CHAT, yes)
     assert await core.services.links.citizen_of(CHAT) is None
     assert await core.redis.exists(keys.transcript(CHAT)) == 0
 
@@ -136,9 +137,9 @@ async def test_an_offer_arriving_after_a_delete_question_closes_it(core: Core) -
 
 async def test_a_stale_delete_button_deletes_nothing(core: Core) -> None:
     await linked_with_consent(core)
-    await core.say(CHAT, "poista tietoni")
+    [question] = await core.say(CHAT, "poista tietoni")
     await core.services.questions.close(CHAT)  # as when the question expires
-    [reply] = await core.say(CHAT, DELETE_YES)
+    [reply] = await core.say(CHAT, question.buttons[0].payload)
     assert "poista" in reply.text.lower()  # says the request is no longer open
     assert await core.services.links.citizen_of(CHAT) == CITIZEN
 
@@ -211,3 +212,31 @@ async def test_the_season_in_an_offer_is_computed(core: Core, monkeypatch: pytes
     monkeypatch.setenv("CITYBOT_FIXED_NOW", "2027-08-01T12:00:00+03:00")
     await core.services.offers.create(school_offer("school-this-year"))
     assert "aloittaa koulun tänä syksynä" in core.delivered.to(CHAT)[-1].text
+
+
+async def test_a_delete_button_of_an_earlier_question_deletes_nothing(core: Core) -> None:
+    """Issue 12: a confirmation is bound to its request. The "Yes, delete" of a question asked
+    earlier (or sent before buttons carried a nonce) confirms nothing, even while a newer one is open."""
+    await linked_with_consent(core)
+    [first] = await core.say(CHAT, "poista tietoni")
+    await core.say(CHAT, "poista tietoni")  # asked again: a new question, a new nonce
+    [reply] = await core.say(CHAT, first.buttons[0].payload)
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN and "poista" in reply.text.lower()
+    await core.say(CHAT, "poista tietoni")
+    [old_style] = await core.say(CHAT, DELETE_YES)  # no nonce at all
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN and "poista" in old_style.text.lower()
+
+
+async def test_unlinking_asks_first_and_the_answer_is_bound_to_the_question(core: Core) -> None:
+    """Issue 12: unlinking was done at the first press of the button."""
+    await linked_with_consent(core)
+    [question] = await core.say(CHAT, UNLINK_PAYLOAD)
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN  # nothing yet
+    yes, no = (b.payload for b in question.buttons)
+    await core.say(CHAT, no)
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN
+    await core.say(CHAT, yes)  # the question was answered already: stale
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN
+    [again] = await core.say(CHAT, UNLINK_PAYLOAD)
+    await core.say(CHAT, again.buttons[0].payload)
+    assert await core.services.links.citizen_of(CHAT) is None
