@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import utter_faq
 from actions.tracker_utils import entity_values, language_of
 from bot.core import clock
+from bot.core.clock import CITY_TZ
 from bot.core.i18n import pick
 from bot.knowledge.files import HOLIDAY_DAY_PREFIX, Calendar, load_calendar
 from bot.knowledge.holidays import holiday_on
@@ -117,5 +118,16 @@ class ActionOpeningHours(Action):
                 hours=format_intervals(hours, language, calendar),
             )
         else:
-            dispatcher.utter_message(response="utter_hours_closed_on_day", name=name, day=phrase)
+            # Closed that day (a holiday, say): tell when it opens next, not only that it is closed.
+            after = status_at(point.schedule, datetime.combine(when, time.max, tzinfo=CITY_TZ))
+            if after.next_opening is None:
+                dispatcher.utter_message(response="utter_hours_closed_on_day", name=name, day=phrase)
+            else:
+                dispatcher.utter_message(
+                    response="utter_hours_closed_on_day_opens",
+                    name=name,
+                    day=phrase,
+                    opens_day=day_phrase(after.next_opening.date(), today, language, calendar),
+                    opens=format_time(after.next_opening, language, calendar),
+                )
         return []

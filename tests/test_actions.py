@@ -110,8 +110,8 @@ async def test_holiday_is_named(tracker: TrackerFactory, domain_dict: dict[str, 
     [message], _ = await run(
         action, tracker(intent="faq_opening_hours", entities=sp("kallio_library", day="tomorrow")), domain_dict
     )
-    assert message["response"] == "utter_hours_closed_on_day"
-    assert message["day"] == "huomenna (joulupäivä)"
+    assert message["response"] == "utter_hours_closed_on_day_opens"
+    assert message["day"] == "huomenna (joulupäivä)" and message["opens_day"] and message["opens"]
 
 
 async def test_ambiguous_place_asks_with_buttons(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
@@ -224,7 +224,7 @@ async def test_change_language(
     ("text_day", "lang", "expected"),
     [
         ("holiday:christmas_eve", "fi", ("utter_hours_on_day", "torstaina (jouluaatto)", "10.00–14.00")),
-        ("holiday:midsummer_eve", "sv", ("utter_hours_closed_on_day", "på fredag 25.6. (midsommarafton)", None)),
+        ("holiday:midsummer_eve", "sv", ("utter_hours_closed_on_day_opens", "på fredag 25.6. (midsommarafton)", None)),
     ],
 )
 async def test_hours_on_a_named_holiday(
@@ -291,3 +291,21 @@ async def test_a_place_name_does_not_decide_the_language(tracker: TrackerFactory
         domain_dict,
     )
     assert SlotSet("language", "en") in events
+
+
+async def test_a_day_closed_for_a_holiday_says_when_it_opens_next(
+    tracker: TrackerFactory, domain_dict: dict[str, Any]
+) -> None:
+    """Issue 12. Before: "när öppnar Itäkeskus simhall på söndag?" on Independence Day got only
+    "closed today (Independence Day)"."""
+    action = ActionOpeningHours(now=fixed("2026-12-06T10:00:00"))  # Sunday, Independence Day
+    [message], _ = await run(
+        action,
+        tracker(
+            intent="faq_opening_hours", entities=sp("itakeskus_swimming_hall", day="sun"), slots={"language": "sv"}
+        ),
+        domain_dict,
+    )
+    assert message["response"] == "utter_hours_closed_on_day_opens"
+    assert "självständighetsdagen" in message["day"]
+    assert message["opens_day"] == "i morgon" and message["opens"]  # Monday 7 December

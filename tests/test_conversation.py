@@ -160,3 +160,22 @@ def test_rasa_http_api_needs_the_token(stack: Stack) -> None:
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(f"{stack.settings.rasa_url}/status", timeout=10)
     assert error.value.code == 401
+
+
+@pytest.mark.parametrize(
+    ("hint", "text", "language"),
+    [
+        ("en", "vaihdetaanko suomeen, vaimoni ymmärtää sitä paremmin", "fi"),
+        ("fi", "kan vi byta till svenska, min fru förstår det bättre", "sv"),
+        ("sv", "can we switch to english, my husband reads this", "en"),
+    ],
+)
+def test_a_change_of_language_asked_in_a_sentence_is_a_choice(chat: Chat, hint: str, text: str, language: str) -> None:
+    """Issue 12. Before: the Finnish sentence was read as request_change and answered "you have no
+    open offer"; the language changed only by detection, not as a choice."""
+    c = chat()
+    c.say("hei" if hint == "fi" else "hej" if hint == "sv" else "hello", language_hint=hint)
+    replies = c.say(text)
+    assert c.language == language
+    assert not any("custom" in r and r["custom"] for r in replies)  # not taken for an offer answer
+    assert c.say("ok") and c.language == language  # a choice sticks

@@ -113,3 +113,15 @@ def test_entity_spans_point_into_the_text(entities: KnowledgeEntities) -> None:
 )
 def test_holidays_are_days(entities: KnowledgeEntities, text: str, day: str) -> None:
     assert found(entities, text, "day") == [day]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("vaihdetaanko suomeen, vaimoni ymmärtää sitä paremmin", "fi"),  # issue 12: was a change to an offer
+        ("siirrytäänkö englantiin", "en"),
+        ("vaihdetaan ruotsiin kiitos", "sv"),
+    ],
+)
+def test_a_language_named_in_the_illative_is_found(entities: KnowledgeEntities, text: str, language: str) -> None:
+    assert [e["value"] for e in entities.extract(text) if e["entity"] == "language"] == [language]
