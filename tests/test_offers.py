@@ -595,7 +595,8 @@ async def test_my_data_shows_consent_and_offers_and_unlinking_stops_personal_mes
     await city.offer(who, "school_placement")
     await person.replies(1)
     await person.say("what data do you have about me?", sid)
-    [shown] = await person.replies(1)
+    why, shown = await person.replies(2)  # the offer in view is explained first, then everything
+    assert why["text"].startswith("Under the Basic Education Act")
     assert TEXTS.kind("school_placement", "title", "en") in shown["text"]
     today = datetime.now().date()
     consent = TEXTS.data(

@@ -72,7 +72,13 @@ class MyData:
             return await self.ask_delete(conversation, language)
         if request in (DataRequestKind.OPT_IN, DataRequestKind.OPT_OUT):
             return await self.set_offers(conversation, request is DataRequestKind.OPT_IN, language)
-        return await self.my_data(conversation, language)
+        overview = await self.my_data(conversation, language)
+        offer_id = await self._conversations.open_offer(conversation)
+        offer = await self._offers.get(offer_id) if offer_id else None
+        if offer is not None and offer.citizen_id == await self._links.citizen_of(conversation):
+            # "Why did I get this?" typed while an offer is in view: that offer's reasons first.
+            return [*await self.why(conversation, language, offer_id), *overview]
+        return overview
 
     async def why(self, conversation: str, language: str, offer_id: str | None = None) -> list[Outbound]:
         """Which data was used for an offer (``offer_id``, or the latest open one), and on what basis."""

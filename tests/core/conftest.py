@@ -80,6 +80,7 @@ class FakeBot:
         "haluan puhua ihmiselle": HandoffRequest(HandoffReason.REQUESTED),
         "poista tietoni": DataRequest(DataRequestKind.DELETE),
         "mitä tietoja teillä on minusta?": DataRequest(DataRequestKind.SHOW),
+        "miksi sain tämän?": DataRequest(DataRequestKind.SHOW),  # what the NLU makes of it
     }
     INTENTS = {"ei sittenkään": ("deny", 0.9), "hei": ("greet", 0.95)}
 

@@ -240,3 +240,16 @@ async def test_unlinking_asks_first_and_the_answer_is_bound_to_the_question(core
     [again] = await core.say(CHAT, UNLINK_PAYLOAD)
     await core.say(CHAT, again.buttons[0].payload)
     assert await core.services.links.citizen_of(CHAT) is None
+
+
+async def test_typed_why_explains_the_offer_in_view(core: Core) -> None:
+    """Issue 12. Before: typing "miksi sain tämän?" gave the general my-data overview; only the
+    button explained the offer."""
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    why, overview = await core.say(CHAT, "miksi sain tämän?")
+    texts = core.services.offers.texts
+    assert why.text.startswith(texts.kind("school_placement", "why", "fi", consent_date="x", consent_channel="y")[:40])
+    assert overview.buttons  # the general overview follows, with its buttons
+    [only_overview] = await core.say("webchat:anonymous", "miksi sain tämän?")  # no offer in view
+    assert not only_overview.text.startswith(why.text[:40])
