@@ -20,7 +20,7 @@ from bot.core.i18n import pick
 from bot.knowledge.files import HOLIDAY_DAY_PREFIX, Calendar, load_calendar
 from bot.knowledge.holidays import holiday_on
 from bot.knowledge.opening_hours import WEEKDAYS, status_at
-from bot.knowledge.service_points import load_service_points
+from bot.knowledge.service_points import ServicePoint, load_service_points
 from bot.knowledge.time_words import day_phrase, format_intervals, format_time
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,24 @@ class ActionOpeningHours(Action):
     def name(self) -> str:
         return "action_opening_hours"
 
+    def _open_places(
+        self, dispatcher: CollectingDispatcher, places: list[ServicePoint], day: str, language: str, calendar: Calendar
+    ) -> None:
+        today = self._now().date()
+        when = target_date(day, today, calendar)
+        phrase = day_phrase(when, today, language, calendar)
+        open_ones = []
+        for point in places:
+            hours = point.schedule.hours_on(when)
+            if hours.is_open:
+                open_ones.append(f"{pick(point.name, language)} {format_intervals(hours, language, calendar)}")
+        if open_ones:
+            dispatcher.utter_message(
+                response="utter_hours_open_places", day=phrase, places="; ".join(open_ones[:MAX_CHOICES])
+            )
+        else:
+            dispatcher.utter_message(response="utter_hours_no_open_places", day=phrase)
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Answer for one place, ask which place when several match, or give the general answer."""
         language = language_of(tracker)
@@ -69,6 +87,10 @@ class ActionOpeningHours(Action):
         day = days[-1] if days else "now"
         if not ids:
             utter_faq(dispatcher, "opening_hours", language)
+            return []
+        if len(ids) > 1 and entity_values(tracker, "service_kind"):
+            # "Which libraries are open on Sunday?": the places of that kind open then, with hours.
+            self._open_places(dispatcher, [points.points[i] for i in ids], day, language, calendar)
             return []
         if len(ids) > 1:
             buttons = [

@@ -1,6 +1,6 @@
 """Custom actions through a CollectingDispatcher with tracker fixtures (no servers)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable
 
 import pytest
@@ -15,6 +15,7 @@ from actions.opening_hours import ActionOpeningHours
 from bot.knowledge.files import load_faq
 from bot.knowledge.handoff_config import load_handoff_config
 from bot.knowledge.opening_hours import CITY_TZ
+from bot.knowledge.service_points import load_service_points
 
 TrackerFactory = Callable[..., Tracker]
 
@@ -309,3 +310,19 @@ async def test_a_day_closed_for_a_holiday_says_when_it_opens_next(
     assert message["response"] == "utter_hours_closed_on_day_opens"
     assert "självständighetsdagen" in message["day"]
     assert message["opens_day"] == "i morgon" and message["opens"]  # Monday 7 December
+
+
+async def test_which_libraries_are_open_on_sunday(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
+    """Issue 12: the places of a kind open at a time, with their hours (it used to ask "which one?")."""
+    libraries = ["oodi", "kallio_library", "pasila_library", "itakeskus_library", "vuosaari_library"]
+    entities = [*sp(*libraries, day="sun"), {"entity": "service_kind", "value": "library"}]
+    action = ActionOpeningHours(now=fixed("2026-11-25T12:00:00"))  # Wednesday
+    [message], _ = await run(
+        action, tracker(intent="faq_opening_hours", entities=entities, slots={"language": "en"}), domain_dict
+    )
+    assert message["response"] == "utter_hours_open_places"
+    assert message["day"] == "on Sunday" and "Oodi" in message["places"]
+    shown = message["places"].split("; ")
+    points = load_service_points().points
+    open_sunday = [i for i in libraries if points[i].schedule.hours_on(date(2026, 11, 29)).is_open]
+    assert len(shown) == len(open_sunday) >= 1  # only those open then, each with its hours

@@ -179,3 +179,19 @@ def test_a_change_of_language_asked_in_a_sentence_is_a_choice(chat: Chat, hint: 
     assert c.language == language
     assert not any("custom" in r and r["custom"] for r in replies)  # not taken for an offer answer
     assert c.say("ok") and c.language == language  # a choice sticks
+
+
+@pytest.mark.parametrize(
+    ("hint", "question", "starts"),
+    [
+        # The stack's clock says Sunday 20 December 2026, so "on Sunday" is today.
+        ("en", "which libraries are open on Sunday?", "Open today: "),
+        ("fi", "mitkä kirjastot on auki sunnuntaina?", "Auki tänään: "),
+        ("sv", "vilka bibliotek är öppna på söndag?", "Öppet i dag: "),
+    ],
+)
+def test_the_places_open_at_a_time_are_listed(chat: Chat, hint: str, question: str, starts: str) -> None:
+    """Issue 12: "which libraries are open on Sunday?" lists them with their hours."""
+    [reply] = chat().say(question, language_hint=hint)
+    assert reply["text"].startswith(starts) and ("Oodi" in reply["text"] or "Ode" in reply["text"])  # Ode: sv
+    assert "–" in reply["text"]  # with the hours
