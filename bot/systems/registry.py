@@ -119,6 +119,14 @@ def load_systems(path: Path) -> dict[str, System]:
     return {str(name): _system(path, str(name), dict(entry)) for name, entry in (data.get("systems") or {}).items()}
 
 
+def _write_systems(path: Path, data: dict[str, object]) -> None:
+    write_private(
+        path,
+        "# The city's systems that call the back-office API (python -m bot backoffice add).\n"
+        + yaml.safe_dump(data, sort_keys=True),
+    )
+
+
 def add_system(
     path: Path,
     name: str,
@@ -146,11 +154,7 @@ def add_system(
         entry["offer_kinds"] = list(offer_kinds)
     _system(path, name, entry)  # refuse to write a system the gateway would not read
     data.setdefault("systems", {})[name] = entry
-    write_private(
-        path,
-        "# The city's systems that call the back-office API (python -m bot backoffice add).\n"
-        + yaml.safe_dump(data, sort_keys=True),
-    )
+    _write_systems(path, data)
     return token, secret
 
 
@@ -160,11 +164,7 @@ def remove_system(path: Path, name: str) -> None:
     if name not in (data.get("systems") or {}):
         raise SystemsError(f"no system called {name}")
     del data["systems"][name]
-    write_private(
-        path,
-        "# The city's systems that call the back-office API (python -m bot backoffice add).\n"
-        + yaml.safe_dump(data, sort_keys=True),
-    )
+    _write_systems(path, data)
 
 
 def authenticate(systems: dict[str, System], header: str | None) -> System | None:
