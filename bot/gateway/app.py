@@ -44,6 +44,7 @@ from bot.gateway.typedefs import (
     VERIFIER,
     WEB_SESSIONS,
 )
+from bot.knowledge.vocabulary import known_words
 from bot.privacy.identity import TokenVerifier, ensure_development_key, load_identity_keys
 from bot.safety.classifier import load_model
 from bot.store.redis import connect
@@ -60,7 +61,10 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession()
     bot = RasaClient(session, settings.rasa_url, settings.rasa_token)
     services = build_services(settings, redis, bot, app[DELIVERY], app[SYSTEMS], session)
-    await asyncio.get_running_loop().run_in_executor(None, load_model)  # the safety model, before any message
+    # Built before the first message, not on it: the safety model (3 s) and the vocabulary the
+    # router checks every message against (every training and knowledge file read once).
+    await asyncio.get_running_loop().run_in_executor(None, load_model)
+    await asyncio.get_running_loop().run_in_executor(None, known_words)
     app[REDIS], app[HTTP], app[BOT] = redis, session, bot
     app[CONVERSATIONS], app[OUTBOX], app[AGENTS] = services.conversations, services.outbox, services.agents
     app[LIMITS] = services.limits
