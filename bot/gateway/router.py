@@ -72,13 +72,16 @@ class Router:
         if not first:
             logger.info("duplicate delivery of %s message %s ignored", message.channel, message.message_id)
             return []
+        question = await self._questions.open(conversation)
+        if question is not None:  # answered by this message, or closed by it, whichever path it takes
+            await self._questions.close(conversation)
         finding = self._safety.assess(message.text) if not message.text.startswith("/") else None
         if finding is not None:
             return await self._in_danger(message, finding, case)
         replies = await self._handoff.on_message(message, case)
         if replies is not None:
             return replies
-        return await self._with_bot(message)
+        return await self._with_bot(message, question)
 
     async def _in_danger(self, message: Inbound, finding: Finding, case: Case) -> list[Outbound]:
         """112 first, in the language the citizen wrote in. With the bot, that is the whole answer;
@@ -107,11 +110,8 @@ class Router:
         await self._transcripts.append(conversation, [bot_entry(line)])
         return [*replies, line]
 
-    async def _with_bot(self, message: Inbound) -> list[Outbound]:
+    async def _with_bot(self, message: Inbound, question: Question | None) -> list[Outbound]:
         conversation, text = message.conversation_id, message.text
-        question = await self._questions.open(conversation)
-        if question is not None:
-            await self._questions.close(conversation)  # answered now, or closed by another message
         if (
             text in DATA_PAYLOADS
             or parse_offer_payload(text)

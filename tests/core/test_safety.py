@@ -97,3 +97,13 @@ def test_recognition_on_messages_written_by_people_who_never_saw_the_rules() -> 
         assert share(cases, "crisis", lambda f: f is not None) >= 0.85, language
         assert share(cases, "near_miss", lambda f: f is None) >= 0.8, language
         assert share(cases, "gibberish", lambda f: f is None) >= 0.85, language
+
+
+async def test_an_emergency_closes_an_open_question(core: Core) -> None:
+    """The next message consumes an open question, also when it is an emergency: a later "yes"
+    must not confirm a "delete my data?" asked before it."""
+    await core.services.links.link("webchat:a", "citizen-1", "test")
+    await core.say("webchat:a", "poista tietoni")
+    await core.say("webchat:a", "naapurissa palaa, savua joka puolella")
+    await core.say("webchat:a", "kyllä")
+    assert await core.services.links.citizen_of("webchat:a") == "citizen-1"
