@@ -26,10 +26,10 @@ from bot.knowledge.handoff_config import load_handoff_config
 from bot.knowledge.opening_hours import WEEKDAYS
 from bot.systems.registry import SCOPES, add_system
 from tests.clients import Citizen
+from tests.conversations.runner import FIXED_NOW
 
-# The action server of the test stack runs at this fixed local time: Sunday 20 December 2026,
-# 12:00 in Helsinki (all three test languages ask about "now").
-FIXED_NOW = "2026-12-20T12:00:00+02:00"
+# The action server of the test stack runs at FIXED_NOW, Sunday 20 December 2026, 12:00 in
+# Helsinki (all three test languages ask about "now"); the conversation scenarios' command too.
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

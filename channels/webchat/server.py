@@ -7,6 +7,8 @@ sends it: ``{text}`` or ``{text, quick_replies: [{content_type, title, payload}]
 renders only messages with exactly these keys). A client that says ``{"protocol": "citybot"}`` in
 its ``session_request`` (our widget) also gets ``lang`` and ``links`` on each reply. Bad input gets
 a ``chat_error`` ``{code, message}`` event and changes nothing; other conversations are unaffected.
+A client that asks for an acknowledgement of ``user_uttered`` gets ``{ok: true, replies: n}`` after
+the ``n`` replies to it were sent (or ``{ok: false, code}``): it knows the turn is over.
 
 Sessions belong to the browser that started them (``bot.privacy.sessions``): the server issues
 the id, and our widget gets a resume secret with it (``session_confirm`` is then
@@ -223,7 +225,8 @@ def setup_webchat(app: web.Application) -> None:
             await app[HANDOFF].citizen_typing(conversation(session["session_id"]))
 
     @sio.event
-    async def user_uttered(sid: str, data: Any = None) -> None:
+    async def user_uttered(sid: str, data: Any = None) -> dict[str, Any]:
+        """Answer one message; the return value is the acknowledgement a client may ask for."""
         session = await sio.get_session(sid)
         try:
             session_id, text, custom = _parse_message(data, session.get("session_id"), settings.max_message_chars)
@@ -231,7 +234,7 @@ def setup_webchat(app: web.Application) -> None:
                 raise WebchatError("rate_limited", "too many messages; wait a moment")
         except WebchatError as error:
             await fail(sid, error)
-            return
+            return {"ok": False, "code": error.code}
         message_id = data.get("message_id") if isinstance(data.get("message_id"), str) else uuid.uuid4().hex
         message = Inbound(
             channel="webchat",
@@ -246,6 +249,7 @@ def setup_webchat(app: web.Application) -> None:
         except BotUnavailableError as error:
             logger.warning("bot unavailable for a web chat message: %s", error)
             await fail(sid, WebchatError("unavailable", "the bot is not available right now"))
-            return
+            return {"ok": False, "code": "unavailable"}
         for reply in replies:
             await sio.emit("bot_uttered", bot_uttered(reply, session.get("extended", False)), to=sid, ignore_queue=True)
+        return {"ok": True, "replies": len(replies)}

@@ -1,0 +1,99 @@
+"""Per-language turn accuracy and safety figures on the conversation scenarios:
+``python -m bench.conversations``.
+
+Starts the whole stack (embedded Redis, Rasa with the trained model, the action server) at the
+test clock, plays every scenario of ``tests/conversations/<lang>/*.yml`` in its own web chat
+session (tests/conversations/README.md), and prints per language the scenarios and turns that
+went as their authors expected, emergency and crisis recall, false alarms on the other messages
+and the share of nonsense not answered as a topic. ``--failures`` prints each failing scenario
+turn by turn. The last line is the report as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from bot.cli.supervisor import Stack, exit_on_sigterm, free_port
+from bot.cli.training import require_model
+from bot.core.settings import RedisAddress, Settings
+from bot.systems.registry import SCOPES, add_system
+from tests.conversations.runner import (
+    FIXED_NOW,
+    HERE,
+    Scenario,
+    ScenarioResult,
+    load_scenarios,
+    open_world,
+    run_scenario,
+    summarise,
+)
+
+
+async def _play(settings: Settings, token: str, callback_port: int, scenarios: list[Scenario]) -> list[ScenarioResult]:
+    results = []
+    async with open_world(settings, token, callback_port) as world:
+        for number, scenario in enumerate(scenarios, 1):
+            result = await run_scenario(world, scenario)
+            results.append(result)
+            mark = "ok" if result.passed else "FAIL"
+            print(f"[{number}/{len(scenarios)}] {mark:4} {scenario.id}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.conversations", description=__doc__.splitlines()[0])
+    parser.add_argument("--language", choices=("fi", "sv", "en"), action="append", help="only these (repeatable)")
+    parser.add_argument("--only", help="only scenarios whose id contains this")
+    parser.add_argument("--root", type=Path, default=HERE, help="the folder of <lang>/*.yml scenario files")
+    parser.add_argument("--failures", action="store_true", help="print every failing scenario turn by turn")
+    args = parser.parse_args(argv)
+    scenarios = [
+        s
+        for s in load_scenarios(args.root)
+        if (not args.language or s.language in args.language) and (not args.only or args.only in s.id)
+    ]
+    model = require_model()
+    exit_on_sigterm()
+    with tempfile.TemporaryDirectory() as tmp:
+        callback_port = free_port()
+        systems = Path(tmp) / "backoffice.yml"
+        token, _ = add_system(
+            systems, "scenarios", f"http://127.0.0.1:{callback_port}/callbacks",
+            scopes=SCOPES, all_citizens=True, allow_private_callback=True,
+        )
+        os.environ.update({"CITYBOT_FIXED_NOW": FIXED_NOW, "CITYBOT_BACKOFFICE_FILE": str(systems)})
+        settings = Settings(
+            data_dir=Path(tmp),
+            redis=RedisAddress("127.0.0.1", free_port(), password=secrets.token_urlsafe(24), embedded=True),
+            rasa_port=free_port(),
+            actions_port=free_port(),
+            rasa_token=secrets.token_urlsafe(24),
+            gateway_port=free_port(),
+        )
+        started = time.perf_counter()
+        with Stack(settings, model=model, extra_env={"CITYBOT_FIXED_NOW": FIXED_NOW}):
+            print(f"stack ready in {time.perf_counter() - started:.1f} s; {len(scenarios)} scenarios", flush=True)
+            results = asyncio.run(_play(settings, token, callback_port, scenarios))
+    if args.failures:
+        for result in results:
+            if not result.passed:
+                print(result.report(), flush=True)
+    report = summarise(results)
+    for lang, figures in report.items():
+        shown = "  ".join(
+            f"{name} {f['share']:.0%} of {f['of']}" for name, f in figures.items() if f["share"] is not None
+        )
+        print(f"{lang}: {shown}")
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
