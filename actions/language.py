@@ -40,10 +40,6 @@ class ValidateSlotMappings(ValidationAction):
         """Decide the language after this message from metadata, intent and text."""
         latest = tracker.latest_message or {}
         metadata = latest.get("metadata") or {}
-        requested = None
-        if latest_intent(tracker) == "change_language":
-            named = entity_values(tracker, "language")
-            requested = named[-1] if named else None
         text = without_names(str(latest.get("text") or ""), latest.get("entities") or [])
         if text.startswith("/"):  # a button payload says nothing about the language
             text = ""
@@ -53,6 +49,13 @@ class ValidateSlotMappings(ValidationAction):
             )
         except ValueError:
             state = LanguageState()
+        requested = None
+        if latest_intent(tracker) == "change_language":
+            # "voitko vastata englanniksi? poikaystävä ei puhu suomea": asking to change names a
+            # language other than the current one; the current one only when it is the only one.
+            named = entity_values(tracker, "language")
+            other = [language for language in named if language != state.language]
+            requested = other[0] if other else (named[0] if named else None)
         new = follow(
             state,
             text=text,

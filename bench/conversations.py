@@ -65,8 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         callback_port = free_port()
         systems = Path(tmp) / "backoffice.yml"
         token, _ = add_system(
-            systems, "scenarios", f"http://127.0.0.1:{callback_port}/callbacks",
-            scopes=SCOPES, all_citizens=True, allow_private_callback=True,
+            systems,
+            "scenarios",
+            f"http://127.0.0.1:{callback_port}/callbacks",
+            scopes=SCOPES,
+            all_citizens=True,
+            allow_private_callback=True,
         )
         os.environ.update({"CITYBOT_FIXED_NOW": FIXED_NOW, "CITYBOT_BACKOFFICE_FILE": str(systems)})
         settings = Settings(

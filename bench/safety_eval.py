@@ -5,7 +5,9 @@ Reads cases ``{version: 1, cases: [{lang, kind: emergency|crisis|near_miss|gibbe
 language, the share of emergencies answered as an emergency, of crises answered as an emergency
 or a crisis (both lead with 112), and of near misses and gibberish answered as neither. The last
 line is the report as JSON. ``--half even|odd`` takes every other case (tune on one half, report
-the other).
+the other). ``--scenarios`` takes instead the citizen messages of the conversation scenarios
+(``tests/conversations``): a turn expecting ``safety: emergency|crisis`` is that kind, every other
+typed message an ordinary one (``near_miss`` in the figures), checked without the running service.
 """
 
 from __future__ import annotations
@@ -24,16 +26,34 @@ from bot.safety.detector import Danger, load_safety
 DEFAULT_CASES = [PROJECT_ROOT / "tests" / "data" / f"safety_{language}.yml" for language in ("fi", "sv", "en")]
 
 
+def scenario_cases() -> list[dict[str, str]]:
+    """The typed messages of the conversation scenarios as cases (see the module's docstring)."""
+    from tests.conversations.runner import load_scenarios
+
+    cases = []
+    for scenario in load_scenarios():
+        for turn in scenario.turns:
+            if "say" in turn:
+                kind = (turn.get("expect") or {}).get("safety")
+                kind = kind if kind in ("emergency", "crisis") else "near_miss"
+                cases.append({"lang": scenario.language, "kind": kind, "text": str(turn["say"])})
+    return cases
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.safety_eval", description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, action="append", help="a case file (repeatable)")
     parser.add_argument("--half", choices=("even", "odd", "all"), default="all")
+    parser.add_argument("--scenarios", action="store_true", help="also the conversation scenarios' messages")
     parser.add_argument("--misses", action="store_true", help="print each wrong case")
     args = parser.parse_args(argv)
     rules = load_safety()
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for path in args.cases or DEFAULT_CASES:
-        cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    paths = args.cases or ([] if args.scenarios else DEFAULT_CASES)
+    sources = [yaml.safe_load(path.read_text(encoding="utf-8"))["cases"] for path in paths]
+    if args.scenarios:
+        sources.append(scenario_cases())
+    for cases in sources:
         for index, case in enumerate(cases):
             if args.half != "all" and index % 2 != (0 if args.half == "even" else 1):
                 continue

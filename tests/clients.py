@@ -81,7 +81,7 @@ class Console:
         self.base = base
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.csrf = ""
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.ws: Any = None  # aiohttp.ClientWebSocketResponse once connected
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
 

@@ -37,6 +37,15 @@ from bot.safety.detector import Finding, SafetyRules, load_safety
 logger = logging.getLogger(__name__)
 DATA_PAYLOADS = (WHY_PAYLOAD, UNLINK_PAYLOAD)
 NOT_UNDERSTOOD = "/nlu_fallback"  # what the bot is told for a message it cannot understand
+# After "what would you like to change?": intents that are another matter, not the wish, when
+# the model is this sure; service topics only when asked as a question, and never the offers' own.
+OTHER_MATTERS = frozenset(
+    {"request_human", "my_data", "delete_my_data", "opt_out_offers", "opt_in_offers", "help", "bot_challenge"}
+)
+OFFER_TOPICS = frozenset(
+    {"school_enrolment", "preschool", "afternoon_activities", "daycare_application", "daycare_fees", "health_station"}
+)
+OTHER_MATTER_CONFIDENCE = 0.6
 MIN_KNOWN_SHARE = 0.34  # measured: catches 80-93 % of gibberish, flags no service question (docs/safety.md)
 
 
@@ -103,12 +112,12 @@ class Router:
         return [answer]
 
     async def _repeat_112(self, conversation: str, replies: list[Outbound], language: str | None) -> list[Outbound]:
-        """After an emergency, a reply that ends the citizen's path repeats the 112 line."""
+        """After an emergency, a reply that ends the citizen's path repeats the 112 line, first."""
         if not await self._conversations.in_danger(conversation):
             return replies
         line = Outbound(text=self._safety.say("repeat_112", language), language=language)
         await self._transcripts.append(conversation, [bot_entry(line)])
-        return [*replies, line]
+        return [line, *replies]  # first: the emergency may still be going on
 
     async def _with_bot(self, message: Inbound, question: Question | None) -> list[Outbound]:
         conversation, text = message.conversation_id, message.text
@@ -116,7 +125,12 @@ class Router:
             text in DATA_PAYLOADS
             or parse_offer_payload(text)
             or confirmation(text)
-            or (question is not None and question.kind is QuestionKind.CHANGE_WISH and not text.startswith("/"))
+            or (
+                question is not None
+                and question.kind is QuestionKind.CHANGE_WISH
+                and not text.startswith("/")
+                and not await self._another_matter(text)
+            )
         ):
             return await self._without_bot(message, question)
         if known_share(text) < MIN_KNOWN_SHARE:
@@ -145,7 +159,7 @@ class Router:
                     replies = await self._repeat_112(conversation, replies, turn.language)
             elif isinstance(request, OfferReply):
                 replies += await self._say(
-                    conversation, await self._offer_reply(conversation, request, question, language)
+                    conversation, await self._offer_reply(conversation, request, question, language, text)
                 )
             elif isinstance(request, DataRequest):
                 replies += await self._say(
@@ -157,8 +171,26 @@ class Router:
         await self._conversations.touch(conversation, message.channel, turn.language)
         return replies
 
+    async def _another_matter(self, text: str) -> bool:
+        """After "what would you like to change?", is this message about something else (a new
+        question, a person, my data) rather than the wish? Only a confident reading says so:
+        a wish is the default, and one about the offer's own service (schools for a school place)
+        stays a wish."""
+        intent, confidence = await self._bot.parse(text)
+        if intent in OTHER_MATTERS:
+            return confidence >= OTHER_MATTER_CONFIDENCE
+        topic = (intent or "").removeprefix("faq_")
+        asks = "?" in text
+        return bool(
+            asks
+            and intent
+            and intent.startswith("faq_")
+            and topic not in OFFER_TOPICS
+            and confidence >= OTHER_MATTER_CONFIDENCE
+        )
+
     async def _offer_reply(
-        self, conversation: str, reply: OfferReply, question: Question | None, language: str
+        self, conversation: str, reply: OfferReply, question: Question | None, language: str, text: str = ""
     ) -> list[Outbound]:
         """A yes or no answers the open "delete?" question, if there is one; else it is about the offer."""
         if (
@@ -169,7 +201,7 @@ class Router:
             return await self._mydata.confirm_delete(
                 conversation, reply.answer is OfferAnswer.ACCEPT, language, question
             )
-        return await self._offers.answer(conversation, reply.answer, language)
+        return await self._offers.answer(conversation, reply.answer, language, said=text)
 
     async def _without_bot(self, message: Inbound, question: Question | None) -> list[Outbound]:
         """Data buttons, and the words of a change wish: answered without the bot."""

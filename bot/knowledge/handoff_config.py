@@ -50,10 +50,14 @@ def handoff_file() -> Path:
     return Path(os.environ.get(HANDOFF_FILE_ENV) or knowledge_dir() / "handoff.yml")
 
 
-@lru_cache(maxsize=4)
 def load_handoff_config(path: Path | None = None) -> HandoffConfig:
-    """Read and check the handoff configuration; raises KnowledgeError on a mistake."""
-    path = path or handoff_file()
+    """Read and check the handoff configuration (``handoff_file()`` when no path is given, read
+    when called: the cache is per file); raises KnowledgeError on a mistake."""
+    return _load(path or handoff_file())
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> HandoffConfig:
     data = read_yaml(path)
     calendar = load_calendar()
     closed_by_default = frozenset(calendar.holiday_names) - calendar.holidays_open_by_default

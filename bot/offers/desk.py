@@ -25,6 +25,7 @@ from bot.core import clock
 from bot.core.envelope import Button, Outbound
 from bot.core.i18n import LANGUAGES
 from bot.core.protocol import OfferAnswer
+from bot.core.text import fold, words
 from bot.offers.store import OPEN, Offer, OfferError, Offers
 from bot.offers.texts import OfferTexts, format_date
 from bot.privacy.consent import Consents
@@ -227,6 +228,16 @@ class OfferDesk:
             return None
         return offer
 
+    def _named_in(self, offer: Offer, said: str) -> bool:
+        """Do the citizen's words name this offer: its kind (``mentioned_by`` stems of any
+        language in offers.yml) or the child it is for?"""
+        said_words = words(said)
+        stems = [s for language in LANGUAGES for s in self.texts.kind(offer.kind, "mentioned_by", language).split()]
+        child = fold(str(offer.details.get("child_name", "")))
+        return any(w.startswith(fold(stem)) for w in said_words for stem in stems) or bool(
+            child and any(w.startswith(child) for w in said_words)
+        )
+
     def _reply(self, text: str, language: str) -> Outbound:
         return Outbound(text=text, language=language)
 
@@ -243,14 +254,18 @@ class OfferDesk:
         return [o for o in offers if o is not None and o.status in OPEN]
 
     async def answer(
-        self, conversation: str, answer: OfferAnswer, language: str, offer_id: str | None = None
+        self, conversation: str, answer: OfferAnswer, language: str, offer_id: str | None = None, said: str = ""
     ) -> list[Outbound]:
         """The citizen accepted, declined or asked to change an offer: the one ``offer_id`` names
-        (a button), or the only open one (typed words); with several open, ask which."""
+        (a button), or the only open one (typed words); with several open, the one the words
+        ``said`` name ("yes to Elsa's school place"), else ask which."""
         if offer_id is not None:  # delivered to this conversation's citizen, else "no open offer"
             offer = await self._offer_of(conversation, offer_id)
         else:
             candidates = await self.open_offers(conversation)
+            named = [o for o in candidates if self._named_in(o, said)]
+            if len(candidates) > 1 and len(named) == 1:
+                candidates = named
             if len(candidates) > 1:
                 return [self._which(candidates, answer.value, language)]
             offer = candidates[0] if candidates else await self.open_offer(conversation)

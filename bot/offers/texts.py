@@ -22,7 +22,7 @@ from bot.knowledge.files import load_calendar, load_texts, read_yaml, trilingual
 from bot.knowledge.time_words import format_time
 from bot.offers.store import KINDS
 
-KIND_KEYS = ("title", "message", "accepted", "declined", "change_question", "change_recorded", "why")
+KIND_KEYS = ("title", "mentioned_by", "message", "accepted", "declined", "change_question", "change_recorded", "why")
 
 
 def _fields(text: str) -> set[str]:

@@ -26,6 +26,7 @@ from bot.core.text import fold
 from bot.knowledge.files import trilingual
 
 WINDOW = 4
+EXCLUSION_WINDOW = 2
 _WORD = re.compile(r"[\w']+|\d+", re.UNICODE)
 
 
@@ -63,21 +64,23 @@ def _stem_matches(stem: str, word: str) -> bool:
     return word == stem[:-1] if stem.endswith("$") else word.startswith(stem)
 
 
-def _find(term: Term, words: list[str]) -> tuple[int, int] | None:
-    """The span of the first occurrence of ``term`` (stems in order, each within WINDOW of the last)."""
+def _find(term: Term, words: list[str], window: int = WINDOW) -> list[int] | None:
+    """The positions of the first occurrence of ``term`` (stems in order, each within ``window``
+    words of the last)."""
     for start, word in enumerate(words):
         if not _stem_matches(term[0], word):
             continue
-        position, end = start, start
+        found = [start]
         for stem in term[1:]:
+            position = found[-1]
             following = [
-                i for i in range(position + 1, min(len(words), position + 1 + WINDOW)) if _stem_matches(stem, words[i])
+                i for i in range(position + 1, min(len(words), position + 1 + window)) if _stem_matches(stem, words[i])
             ]
             if not following:
                 break
-            position = end = following[0]
+            found.append(following[0])
         else:
-            return start, end
+            return found
     return None
 
 
@@ -109,7 +112,9 @@ class SafetyRules:
             return found
         from bot.safety.classifier import load_model  # scikit-learn: loaded only where it is used
 
-        judged = load_model().danger(text)
+        # The model reads what the exclusions leave: "smoke alarm", "first aid course" and
+        # "fire brigade" are known to be ordinary, whatever their words look like to it.
+        judged = load_model().danger(" ".join(w for w in self._unexcluded(text) if w))
         if judged is None:
             return None
         language = detect_language(text)
@@ -118,18 +123,25 @@ class SafetyRules:
     def by_rules(self, text: str) -> Finding | None:
         """The danger the rules find in ``text``; a crisis outranks an emergency only when no
         emergency words appear (an emergency needs 112 first either way)."""
-        words = _words(text)
-        for terms in self.exclusions.values():
-            for term in terms:
-                while (span := _find(term, words)) is not None:
-                    for i in range(span[0], span[1] + 1):
-                        words[i] = ""
+        words = self._unexcluded(text)
         for danger in (Danger.EMERGENCY, Danger.CRISIS):
             for language in LANGUAGES:
                 for term in self.rules[danger].get(language, []):
                     if _find(term, words) is not None:
                         return Finding(danger, language, " ".join(term))
         return None
+
+    def _unexcluded(self, text: str) -> list[str]:
+        """The folded words of ``text``, those of its excluded phrases blanked."""
+        words = _words(text)
+        for terms in self.exclusions.values():
+            for term in terms:
+                # An exclusion is a phrase (at most one word between its words), and only its
+                # own words are ignored: "a fire, the fire brigade is coming" is still a fire.
+                while (found := _find(term, words, EXCLUSION_WINDOW)) is not None:
+                    for i in found:
+                        words[i] = ""
+        return words
 
     def say(self, key: str, language: str | None) -> str:
         """A text of the file in ``language`` (Finnish when unknown)."""

@@ -32,7 +32,18 @@ from bot.core.envelope import Inbound, Outbound
 from bot.core.errors import CodedError
 from bot.core.i18n import normalise_language
 from bot.core.inbound import is_text
-from bot.gateway.typedefs import DELIVERY, HANDOFF, LIMITS, MYDATA, OUTBOX, ROUTER, SETTINGS, VERIFIER, WEB_SESSIONS
+from bot.gateway.typedefs import (
+    CONVERSATIONS,
+    DELIVERY,
+    HANDOFF,
+    LIMITS,
+    MYDATA,
+    OUTBOX,
+    ROUTER,
+    SETTINGS,
+    VERIFIER,
+    WEB_SESSIONS,
+)
 from bot.knowledge.files import load_texts
 from bot.privacy.identity import Identity, IdentityError
 from bot.privacy.sessions import WebSession
@@ -195,6 +206,10 @@ def setup_webchat(app: web.Application) -> None:
             if await mydata.link_by_token(conversation(session_id), identity.citizen_id, identity.expires_at):
                 linked = mydata.notice("linked", language)
                 await sio.emit("bot_uttered", bot_uttered(linked, extended), to=sid, ignore_queue=True)
+        if not session.resumed and normalise_language(request.get("language")):
+            # The page's language is the conversation's until the citizen writes: an offer or a
+            # notice that arrives before the first message is in it (not in the default Finnish).
+            await app[CONVERSATIONS].touch(conversation(session_id), "webchat", language)
         if session.resumed:  # replies kept while no page was open belong to a proven session only
             for reply in await app[OUTBOX].take(conversation(session_id)):
                 await sio.emit("bot_uttered", bot_uttered(reply, extended), to=sid, ignore_queue=True)

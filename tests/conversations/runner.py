@@ -65,6 +65,7 @@ EXPECTATIONS = (
     "agent_sees",
     "citizen_sees",
     "bot_silent",
+    "repeats_112",
 )
 OFFER_DETAILS = {
     "school_placement": {
@@ -195,7 +196,11 @@ REPLY_KINDS: dict[str, list[tuple[str, str]]] = {
     "delete_question": [("mydata", "texts.delete_question")],
     "deleted": [("mydata", "texts.deleted"), ("mydata", "texts.deleted_anonymous")],
     "delete_cancelled": [("mydata", "texts.delete_cancelled")],
-    "opted_out": [("mydata", "texts.opted_out"), ("mydata", "texts.already_out"), ("mydata", "texts.anonymous_opt_out")],
+    "opted_out": [
+        ("mydata", "texts.opted_out"),
+        ("mydata", "texts.already_out"),
+        ("mydata", "texts.anonymous_opt_out"),
+    ],
     "opted_in": [("mydata", "texts.opted_in"), ("mydata", "texts.already_in"), ("mydata", "texts.anonymous_opt_in")],
     "emergency": [("safety", "texts.emergency")],
     "crisis": [("safety", "texts.crisis")],
@@ -521,7 +526,7 @@ class _Play:
 
     def _button(self, turn: dict[str, Any]) -> str:
         """The payload of the button the turn presses."""
-        which = str(turn["press"])
+        which = {True: "yes", False: "no"}.get(turn["press"], str(turn["press"]))  # YAML's bare yes/no
         if which in ("accept", "change", "person", "why"):
             kind = turn.get("offer") or (next(iter(self.offers)) if len(self.offers) == 1 else None)
             if kind not in self.offer_buttons:
@@ -537,7 +542,8 @@ class _Play:
         for reply in reversed(self.history):
             for button in reply.get("quick_replies", []):
                 payload = str(button["payload"])
-                if which == "pick" and self.offers.get(str(turn.get("offer"))) in payload:
+                picked = self.offers.get(str(turn.get("offer")))
+                if which == "pick" and picked is not None and picked in payload:
                     return payload
                 if which == "yes" and re.search(r"_yes(:|$)|^/affirm", payload):
                     return payload
@@ -626,6 +632,10 @@ class _Play:
                 fail(f"safety: expected the emergency answer (112 first), got {result.alarm or 'no alarm'}")
             elif wanted == "crisis" and not (result.alarm and leads_112):
                 fail(f"safety: expected the crisis answer (112 and crisis lines), got {result.alarm or 'no alarm'}")
+        if expect.get("repeats_112"):
+            first = str(replies[0].get("text", "")) if replies else ""
+            if "112" not in re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0] or result.alarm:
+                fail("repeats_112: the reply does not start by repeating 112 (or is a new alarm)")
         if expect.get("understood") is False:
             if "not_understood" not in every or result.topic_answer:
                 fail(f"understood: expected 'not understood', got {sorted(every) or 'no known reply'}")

@@ -73,6 +73,8 @@ class FakeBot:
     REQUESTS: dict[str, BotRequest] = {
         "/affirm": OfferReply(OfferAnswer.ACCEPT),
         "kyllä": OfferReply(OfferAnswer.ACCEPT),
+        "kyllä, Elsan koulupaikka sopii": OfferReply(OfferAnswer.ACCEPT),
+        "yes to the screening": OfferReply(OfferAnswer.ACCEPT),
         "/deny": OfferReply(OfferAnswer.DECLINE),
         "ei": OfferReply(OfferAnswer.DECLINE),
         "/request_change": OfferReply(OfferAnswer.CHANGE),
@@ -82,7 +84,13 @@ class FakeBot:
         "mitä tietoja teillä on minusta?": DataRequest(DataRequestKind.SHOW),
         "miksi sain tämän?": DataRequest(DataRequestKind.SHOW),  # what the NLU makes of it
     }
-    INTENTS = {"ei sittenkään": ("deny", 0.9), "hei": ("greet", 0.95)}
+    INTENTS = {
+        "ei sittenkään": ("deny", 0.9),
+        "hei": ("greet", 0.95),
+        "Voisiko koulu olla Vattuniemessä?": ("faq_school_enrolment", 0.8),
+        "milloin uimahalli on auki?": ("faq_opening_hours", 0.95),
+        "Voisiko ajan siirtää helmikuulle?": ("request_change", 0.9),
+    }
 
     def __init__(self) -> None:
         self.sent: list[Inbound] = []

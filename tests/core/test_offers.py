@@ -81,6 +81,19 @@ async def test_a_change_wish_is_recorded_for_the_offer_asked_about(core: Core) -
     assert await core.services.questions.open(CHAT) is None
 
 
+async def test_an_unrelated_question_after_the_change_question_is_answered_not_recorded(core: Core) -> None:
+    """Before: after "could we change the date?", the next, unrelated message was recorded as the
+    change wish and confirmed."""
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    await core.say(CHAT, "/request_change")
+    [answer] = await core.say(CHAT, "milloin uimahalli on auki?")
+    assert answer.text == "vastaus: milloin uimahalli on auki?"  # the bot answered it
+    offer = await core.services.offers.offers.get("school-1")
+    assert offer is not None and offer.status == "delivered" and not offer.change_request
+    assert await core.services.questions.open(CHAT) is None  # the question is closed: ask again
+
+
 async def test_a_button_pressed_instead_of_a_change_wish_closes_the_question(core: Core) -> None:
     await linked_with_consent(core)
     await core.services.offers.create(school_offer())
@@ -191,6 +204,20 @@ async def test_typed_answers_with_several_open_offers_ask_which_one(core: Core) 
     assert await status(core, "screening-1") == "change_requested"
     [single] = await core.say(CHAT, "kyllä")  # one open offer left: the answer applies to it
     assert await status(core) == "accepted" and not single.buttons
+
+
+async def test_a_typed_answer_that_names_one_of_several_offers_acts_on_it(core: Core) -> None:
+    """Scenario en-offers-why-button-then-yes-naming-offer: "yes we accept the school place for
+    Elsa" with two offers open asked which one."""
+    await linked_with_consent(core)
+    await core.services.offers.create(school_offer())
+    await core.services.offers.create(screening_offer())
+    [accepted] = await core.say(CHAT, "kyllä, Elsan koulupaikka sopii")
+    assert await status(core) == "accepted" and await status(core, "screening-1") == "delivered"
+    assert not accepted.buttons
+    await core.services.offers.create(school_offer("school-2"))
+    [accepted] = await core.say(CHAT, "yes to the screening")  # another language's word, too
+    assert await status(core, "screening-1") == "accepted" and await status(core, "school-2") == "delivered"
 
 
 async def test_a_button_of_another_citizens_offer_does_nothing(core: Core) -> None:
