@@ -32,7 +32,7 @@ from bot.handoff.service import HandoffDesk, bot_entry
 from bot.knowledge.vocabulary import known_share
 from bot.mydata.in_chat import DELETE_YES, UNLINK_PAYLOAD, UNLINK_YES, MyData, confirmation
 from bot.offers.desk import WHY_PAYLOAD, OfferDesk, parse_offer_payload
-from bot.safety.detector import Finding, SafetyRules, load_safety
+from bot.safety.detector import Danger, Finding, SafetyRules, load_safety
 
 logger = logging.getLogger(__name__)
 DATA_PAYLOADS = (WHY_PAYLOAD, UNLINK_PAYLOAD)
@@ -85,8 +85,27 @@ class Router:
         if question is not None:  # answered by this message, or closed by it, whichever path it takes
             await self._questions.close(conversation)
         finding = self._safety.assess(message.text) if not message.text.startswith("/") else None
+        if (
+            finding is not None
+            and finding.by_model
+            and finding.danger is Danger.EMERGENCY
+            and await self._conversations.in_danger(conversation)
+        ):
+            # A citizen told to call 112 minutes ago writes again ("the ambulance came, thanks;
+            # how do I renew loans?"): what only the model flags gets the 112 line first and
+            # then its answer, not the whole emergency answer again instead of it. What a rule
+            # names ("he stopped breathing") is a new alarm, and so is a crisis (its answer has
+            # the crisis lines the emergency answer has not).
+            replies = await self._route(message, case, question)
+            if replies and replies[0].text == self._safety.say("repeat_112", replies[0].language):
+                return replies
+            return await self._repeat_112(conversation, replies, replies[0].language if replies else finding.language)
         if finding is not None:
             return await self._in_danger(message, finding, case)
+        return await self._route(message, case, question)
+
+    async def _route(self, message: Inbound, case: Case, question: Question | None) -> list[Outbound]:
+        """To the person involved (queue, message, agent), else to the bot."""
         replies = await self._handoff.on_message(message, case)
         if replies is not None:
             return replies

@@ -172,7 +172,11 @@ class MyData:
             or question.kind is not QuestionKind.DELETE_CONFIRMATION
             or (nonce is not None and nonce != question.subject)
         ):
-            return [self._reply(self.texts.data("delete_expired" if yes else "delete_cancelled", language), language)]
+            if not yes:
+                return [self._reply(self.texts.data("delete_cancelled", language), language)]
+            # A yes to an old question deletes nothing; the question is asked afresh (new buttons).
+            expired = self._reply(self.texts.data("delete_expired", language), language)
+            return [expired, *await self.ask_delete(conversation, language)]
         await self._questions.close(conversation)
         if not yes:
             return [self._reply(self.texts.data("delete_cancelled", language), language)]
@@ -198,7 +202,10 @@ class MyData:
     ) -> list[Outbound]:
         """The answer to "unlink?": only while that very question is open."""
         if question is None or question.kind is not QuestionKind.UNLINK_CONFIRMATION or nonce != question.subject:
-            return [self._reply(self.texts.data("unlink_expired" if yes else "unlink_cancelled", language), language)]
+            if not yes:
+                return [self._reply(self.texts.data("unlink_cancelled", language), language)]
+            expired = self._reply(self.texts.data("unlink_expired", language), language)
+            return [expired, *await self.ask_unlink(conversation, language)]
         await self._questions.close(conversation)
         if not yes:
             return [self._reply(self.texts.data("unlink_cancelled", language), language)]

@@ -228,6 +228,11 @@ class OfferDesk:
             return None
         return offer
 
+    async def _had_offers(self, conversation: str) -> bool:
+        """Has the citizen of this conversation (if linked) ever been sent an offer?"""
+        citizen = await self._links.citizen_of(conversation)
+        return bool(citizen and await self.offers.of_citizen(citizen))
+
     def _named_in(self, offer: Offer, said: str) -> bool:
         """Do the citizen's words name this offer: its kind (``mentioned_by`` stems of any
         language in offers.yml) or the child it is for?"""
@@ -270,6 +275,10 @@ class OfferDesk:
                 return [self._which(candidates, answer.value, language)]
             offer = candidates[0] if candidates else await self.open_offer(conversation)
         if offer is None:
+            if offer_id is None and answer is not OfferAnswer.CHANGE and not await self._had_offers(conversation):
+                # A typed "yes" or "ok, thanks" where no offer was ever sent: acknowledged, not
+                # "you have no open offer" (it was not about offers at all).
+                return [self._reply(self.texts.say("acknowledged", language), language)]
             return [self._reply(self.texts.say("no_open_offer", language), language)]
         if offer.status != "delivered":
             status = self.texts.say(f"status_{offer.status}", language)

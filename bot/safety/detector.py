@@ -45,6 +45,11 @@ class Finding:
     language: str
     matched: str
 
+    @property
+    def by_model(self) -> bool:
+        """Found by the model only (no rule named it)."""
+        return self.matched.startswith("model ")
+
 
 Term = tuple[str, ...]
 

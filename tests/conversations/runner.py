@@ -193,7 +193,7 @@ REPLY_KINDS: dict[str, list[tuple[str, str]]] = {
     "which_offer": [("offers", "common.which_offer")],
     "no_open_offer": [("offers", "common.no_open_offer")],
     "my_data_overview": [("mydata", "texts.my_data"), ("mydata", "texts.anonymous_my_data")],
-    "delete_question": [("mydata", "texts.delete_question")],
+    "delete_question": [("mydata", "texts.delete_question"), ("mydata", "texts.anonymous_delete")],
     "deleted": [("mydata", "texts.deleted"), ("mydata", "texts.deleted_anonymous")],
     "delete_cancelled": [("mydata", "texts.delete_cancelled")],
     "opted_out": [

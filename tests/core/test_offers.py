@@ -152,9 +152,13 @@ async def test_a_stale_delete_button_deletes_nothing(core: Core) -> None:
     await linked_with_consent(core)
     [question] = await core.say(CHAT, "poista tietoni")
     await core.services.questions.close(CHAT)  # as when the question expires
-    [reply] = await core.say(CHAT, question.buttons[0].payload)
-    assert "poista" in reply.text.lower()  # says the request is no longer open
+    expired, asked = await core.say(CHAT, question.buttons[0].payload)
+    assert "ei ole enää voimassa" in expired.text  # says the request is no longer open
     assert await core.services.links.citizen_of(CHAT) == CITIZEN
+    # ... and asks afresh (the scenarios' authors, all three, expected that), with new buttons.
+    assert asked.buttons and asked.buttons[0].payload != question.buttons[0].payload
+    await core.say(CHAT, asked.buttons[0].payload)
+    assert await core.services.links.citizen_of(CHAT) is None
 
 
 def screening_offer(offer_id: str = "screening-1") -> Offer:
@@ -220,6 +224,23 @@ async def test_a_typed_answer_that_names_one_of_several_offers_acts_on_it(core: 
     assert await status(core, "screening-1") == "accepted" and await status(core, "school-2") == "delivered"
 
 
+async def test_a_typed_yes_without_any_offer_is_acknowledged_and_after_offers_says_none_is_open(
+    core: Core,
+) -> None:
+    """Scenario fi-mydata-overview-signed-in: "okei kiitos" (read as yes) got "you have no open
+    offer" from a citizen who never had one."""
+    texts = core.services.offers.texts
+    await linked_with_consent(core)
+    [reply] = await core.say(CHAT, "kyllä")
+    assert reply.text == texts.say("acknowledged", "fi")
+    [change] = await core.say(CHAT, "/request_change")  # a change needs an offer: said so
+    assert change.text == texts.say("no_open_offer", "fi")
+    await core.services.offers.create(school_offer())
+    await core.say(CHAT, "kyllä")
+    [after] = await core.say(CHAT, "kyllä")  # the offer was answered: the answer is "already answered"
+    assert after.text != texts.say("acknowledged", "fi")
+
+
 async def test_a_button_of_another_citizens_offer_does_nothing(core: Core) -> None:
     await linked_with_consent(core)
     await core.services.offers.create(school_offer())
@@ -247,11 +268,11 @@ async def test_a_delete_button_of_an_earlier_question_deletes_nothing(core: Core
     await linked_with_consent(core)
     [first] = await core.say(CHAT, "poista tietoni")
     await core.say(CHAT, "poista tietoni")  # asked again: a new question, a new nonce
-    [reply] = await core.say(CHAT, first.buttons[0].payload)
-    assert await core.services.links.citizen_of(CHAT) == CITIZEN and "poista" in reply.text.lower()
+    reply, _ = await core.say(CHAT, first.buttons[0].payload)
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN and "ei ole enää voimassa" in reply.text
     await core.say(CHAT, "poista tietoni")
-    [old_style] = await core.say(CHAT, DELETE_YES)  # no nonce at all
-    assert await core.services.links.citizen_of(CHAT) == CITIZEN and "poista" in old_style.text.lower()
+    old_style, _ = await core.say(CHAT, DELETE_YES)  # no nonce at all
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN and "ei ole enää voimassa" in old_style.text
 
 
 async def test_unlinking_asks_first_and_the_answer_is_bound_to_the_question(core: Core) -> None:
@@ -262,8 +283,8 @@ async def test_unlinking_asks_first_and_the_answer_is_bound_to_the_question(core
     yes, no = (b.payload for b in question.buttons)
     await core.say(CHAT, no)
     assert await core.services.links.citizen_of(CHAT) == CITIZEN
-    await core.say(CHAT, yes)  # the question was answered already: stale
-    assert await core.services.links.citizen_of(CHAT) == CITIZEN
+    _, asked = await core.say(CHAT, yes)  # the question was answered already: stale, asked afresh
+    assert await core.services.links.citizen_of(CHAT) == CITIZEN and asked.buttons[0].payload != yes
     [again] = await core.say(CHAT, UNLINK_PAYLOAD)
     await core.say(CHAT, again.buttons[0].payload)
     assert await core.services.links.citizen_of(CHAT) is None

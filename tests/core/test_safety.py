@@ -11,7 +11,7 @@ import yaml
 from bot.core.i18n import LANGUAGES
 from bot.handoff.agents import Agent
 from bot.handoff.cases import CaseMode
-from bot.safety.detector import Danger, Finding, load_safety
+from bot.safety.detector import Danger, Finding, SafetyRules, load_safety
 from tests.core.conftest import Core
 
 DATA = Path(__file__).parents[1] / "data"
@@ -69,6 +69,38 @@ async def test_after_an_emergency_a_closed_queue_and_a_fallback_repeat_112(core:
     # Without an emergency, the same replies come without it.
     replies = await core.say("webchat:b", "blorp blorp")
     assert all(r.text != load_safety().say("repeat_112", "fi") for r in replies)
+
+
+class _ModelFlags(SafetyRules):
+    """The real rules, and a model that flags the messages it is given."""
+
+    flags: dict[str, Danger] = {}
+
+    def assess(self, text: str) -> Finding | None:
+        if text in self.flags:
+            return Finding(self.flags[text], "fi", "model 0.55")
+        return super().assess(text)
+
+
+async def test_a_follow_up_only_the_model_flags_gets_112_first_and_then_its_answer(core: Core) -> None:
+    """Scenarios: "ambulanssi haki isän. ja joo, otetaan se päiväkotipaikka vastaan" after an
+    emergency got the whole emergency answer again, and the offer was never answered."""
+    rules = load_safety()
+    stub = _ModelFlags(rules.rules, rules.exclusions, rules.texts)
+    stub.flags = {"apu tuli jo, mutta kysyisin kirjastosta": Danger.EMERGENCY, "olen taakka": Danger.CRISIS}
+    core.services.router._safety = stub
+    # Without an emergency before, what the model flags is an alarm.
+    [alarm] = await core.say("webchat:b", "apu tuli jo, mutta kysyisin kirjastosta")
+    assert alarm.text == rules.say("emergency", "fi") and core.bot.sent == []
+    # After one, it is answered, the 112 line first.
+    await core.say("webchat:a", "naapurin talo palaa")
+    line, answer = await core.say("webchat:a", "apu tuli jo, mutta kysyisin kirjastosta")
+    assert line.text == rules.say("repeat_112", "fi") and answer.text.startswith("vastaus:")
+    # A crisis the model finds is still answered with the crisis lines, and a rule's finding too.
+    [crisis] = await core.say("webchat:a", "olen taakka")
+    assert crisis.text == rules.say("crisis", "fi")
+    [again] = await core.say("webchat:a", "nyt se ei hengitä")
+    assert again.text == rules.say("emergency", "fi")
 
 
 async def test_the_112_line_is_repeated_only_within_the_hour(core: Core) -> None:
