@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from bot.cli.supervisor import Stack, exit_on_sigterm, free_port
 from bot.cli.training import require_model
 from bot.core.settings import RedisAddress, Settings
@@ -47,16 +49,47 @@ async def _play(settings: Settings, token: str, callback_port: int, scenarios: l
     return results
 
 
+def case_scenarios(path: Path) -> list[Scenario]:
+    """One single-message scenario per case of a safety case file, in a fresh conversation."""
+    expectations = {
+        "emergency": {"safety": "emergency"},
+        "crisis": {"safety": "crisis"},
+        "near_miss": {"safety": "none"},
+        "gibberish": {"understood": False, "safety": "none"},
+    }
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    return [
+        Scenario(
+            id=f"{path.stem}-{index}-{case['kind']}",
+            language=case["lang"],
+            description=case["kind"],
+            setup={},
+            turns=[{"say": case["text"], "expect": expectations[case["kind"]]}],
+            path=path,
+        )
+        for index, case in enumerate(cases)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.conversations", description=__doc__.splitlines()[0])
     parser.add_argument("--language", choices=("fi", "sv", "en"), action="append", help="only these (repeatable)")
     parser.add_argument("--only", help="only scenarios whose id contains this")
     parser.add_argument("--root", type=Path, default=HERE, help="the folder of <lang>/*.yml scenario files")
+    parser.add_argument(
+        "--cases",
+        type=Path,
+        action="append",
+        help="instead of the scenarios: each case of a safety case file (bench.safety_eval's format) as a "
+        "one-message conversation (emergency and crisis expect their answer, near_miss no alarm, "
+        "gibberish 'not understood'); repeatable",
+    )
     parser.add_argument("--failures", action="store_true", help="print every failing scenario turn by turn")
     args = parser.parse_args(argv)
+    every = [c for path in args.cases for c in case_scenarios(path)] if args.cases else load_scenarios(args.root)
     scenarios = [
         s
-        for s in load_scenarios(args.root)
+        for s in every
         if (not args.language or s.language in args.language) and (not args.only or args.only in s.id)
     ]
     model = require_model()

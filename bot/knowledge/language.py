@@ -94,10 +94,12 @@ def follow(
         return LanguageState(explicit, "explicit")
     if state.source == "explicit":
         return state
+    hinted = normalise_language(hint)
+    if hinted and state.source in ("default", "hint"):
+        # The page's (or app's) language counts as established: a first "ja" or "ok" on a
+        # Swedish page stays Swedish; a clear sentence in another language still switches.
+        state = LanguageState(hinted, "hint")
     detected = detect(text, established=state.source != "default") if text else None
     if detected:
         return LanguageState(detected, "detected")
-    hinted = normalise_language(hint)
-    if hinted and state.source in ("default", "hint"):
-        return LanguageState(hinted, "hint")
     return state
