@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     every = [c for path in args.cases for c in case_scenarios(path)] if args.cases else load_scenarios(args.root)
     scenarios = [
-        s
-        for s in every
-        if (not args.language or s.language in args.language) and (not args.only or args.only in s.id)
+        s for s in every if (not args.language or s.language in args.language) and (not args.only or args.only in s.id)
     ]
     model = require_model()
     exit_on_sigterm()
