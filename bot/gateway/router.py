@@ -117,18 +117,20 @@ class Router:
         flags it), and the citizen's place in the queue or left message is kept."""
         conversation = message.conversation_id
         language = finding.language
-        answer = Outbound(text=self._safety.say(finding.danger.value, language), language=language)
+        answers = [Outbound(text=self._safety.say(finding.danger.value, language), language=language)]
+        if finding.crisis_too:  # 112 first, then the crisis lines
+            answers.append(Outbound(text=self._safety.say(Danger.CRISIS.value, language), language=language))
         await self._conversations.mark_danger(conversation, finding.danger.value)
         logger.warning("a %s message on %s was answered as %s", message.channel, language, finding.danger.value)
         if case.mode is not CaseMode.BOT:
             handled = await self._handoff.on_message(message, case, safety=finding.danger.value)
             if handled is not None:
-                await self._transcripts.append(conversation, [bot_entry(answer)])
-                return [answer, *handled]
+                await self._transcripts.append(conversation, [bot_entry(a) for a in answers])
+                return [*answers, *handled]
         citizen = Entry("citizen", message.text, language=language, safety=finding.danger.value)
-        await self._transcripts.append(conversation, [citizen, bot_entry(answer)])
+        await self._transcripts.append(conversation, [citizen, *[bot_entry(a) for a in answers]])
         await self._conversations.touch(conversation, message.channel, case.language or None)
-        return [answer]
+        return answers
 
     async def _repeat_112(self, conversation: str, replies: list[Outbound], language: str | None) -> list[Outbound]:
         """After an emergency, a reply that ends the citizen's path repeats the 112 line, first."""

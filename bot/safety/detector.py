@@ -10,6 +10,7 @@ them, and the answer is in the language whose words matched. Tuned for recall (d
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -44,6 +45,7 @@ class Finding:
     danger: Danger
     language: str
     matched: str
+    crisis_too: bool = False  # an emergency whose words also name a crisis ("he threatens me with a knife")
 
     @property
     def by_model(self) -> bool:
@@ -126,15 +128,20 @@ class SafetyRules:
         return Finding(Danger(judged[0]), language, f"model {judged[1]:.2f}")
 
     def by_rules(self, text: str) -> Finding | None:
-        """The danger the rules find in ``text``; a crisis outranks an emergency only when no
-        emergency words appear (an emergency needs 112 first either way)."""
+        """The danger the rules find in ``text``. When both an emergency's and a crisis's words
+        appear ("my husband threatened me with a knife"), it is the emergency, marked
+        ``crisis_too``: the answer is 112 first, and then the crisis lines (Nollalinja for
+        violence at home)."""
         words = self._unexcluded(text)
+        found: dict[Danger, Finding] = {}
         for danger in (Danger.EMERGENCY, Danger.CRISIS):
             for language in LANGUAGES:
                 for term in self.rules[danger].get(language, []):
-                    if _find(term, words) is not None:
-                        return Finding(danger, language, " ".join(term))
-        return None
+                    if danger not in found and _find(term, words) is not None:
+                        found[danger] = Finding(danger, language, " ".join(term))
+        if Danger.EMERGENCY in found:
+            return dataclasses.replace(found[Danger.EMERGENCY], crisis_too=Danger.CRISIS in found)
+        return found.get(Danger.CRISIS)
 
     def _unexcluded(self, text: str) -> list[str]:
         """The folded words of ``text``, those of its excluded phrases blanked."""

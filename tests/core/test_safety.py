@@ -31,6 +31,16 @@ async def test_an_emergency_after_other_talk_is_answered_in_the_language_it_was_
     assert answer.text.startswith("Ring nödnumret 112") and answer.language == "sv"
 
 
+async def test_violence_at_home_with_a_weapon_gets_112_first_and_then_the_crisis_lines(core: Core) -> None:
+    """Scenario en-safety-domestic-violence: a husband's knife threat got 112 without Nollalinja."""
+    rules = load_safety()
+    emergency, crisis = await core.say("webchat:a", "mieheni uhkaa minua veitsellä ja sanoo tappavansa")
+    assert emergency.text == rules.say("emergency", "fi") and crisis.text == rules.say("crisis", "fi")
+    assert "080 005 005" in crisis.text
+    # A knife in the street is an emergency only: no crisis lines.
+    assert len(await core.say("webchat:b", "metroasemalla on mies puukon kanssa")) == 1
+
+
 async def test_near_misses_and_buttons_go_to_the_bot(core: Core) -> None:
     for text in ("milloin päivystys on auki?", "fire safety inspection of our housing company", "/affirm"):
         await core.say("webchat:a", text)
