@@ -53,6 +53,14 @@ class ActionClarify(Action):
             if item.get("name") != "nlu_fallback"
         ]
         top = ranking[0] if ranking else {}
+        if (tracker.latest_message or {}).get("incoherent"):
+            # Word salad (the classifier found its words do not fit its topic): the topics of
+            # its ranking mean nothing, not even an emergency; the safety check ran before.
+            if float(tracker.get_slot("fallback_count") or 0) >= 2:
+                request_handoff(dispatcher, HandoffReason.NOT_UNDERSTOOD)
+            else:
+                dispatcher.utter_message(response="utter_default")
+            return []
         if top.get("name") == "faq_emergency" and float(top.get("confidence") or 0) >= EMERGENCY_MIN_CONFIDENCE:
             utter_faq(dispatcher, "emergency", language)
             return []

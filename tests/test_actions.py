@@ -155,6 +155,21 @@ async def test_clarify_offers_two_topics_then_hands_off(tracker: TrackerFactory,
     assert second["custom"] == {"handoff": {"reason": "not_understood"}}
 
 
+async def test_word_salad_is_not_understood_even_with_an_emergency_first(
+    tracker: TrackerFactory, domain_dict: dict[str, Any]
+) -> None:
+    """Scenario fi-nonsense-word-salad-then-real-question: "pyörä kaali sininen tiistai hyppää
+    lusikka kirjasto" got the library-card answer; the classifier now marks it incoherent."""
+    ranking = [("nlu_fallback", 0.6), ("faq_emergency", 0.3), ("faq_library", 0.2)]
+    salad = tracker(intent="nlu_fallback", ranking=ranking, slots={"fallback_count": 1.0})
+    salad.latest_message["incoherent"] = True
+    [message], _ = await run(ActionClarify(), salad, domain_dict)
+    assert message["response"] == "utter_default"
+    salad.slots["fallback_count"] = 2.0  # the second miss in a row: a person, as for any miss
+    [second], _ = await run(ActionClarify(), salad, domain_dict)
+    assert second["custom"] == {"handoff": {"reason": "not_understood"}}
+
+
 async def test_unsure_emergency_is_answered_not_asked(tracker: TrackerFactory, domain_dict: dict[str, Any]) -> None:
     ranking = [("nlu_fallback", 0.6), ("faq_emergency", 0.4), ("faq_health_station", 0.35)]
     [message], _ = await run(

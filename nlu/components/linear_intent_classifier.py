@@ -6,7 +6,9 @@ cores, and loads instantly. Character n-grams carry Finnish inflection and compo
 "päiväkotipaikka") and typos; word bigrams carry negation ("en halua", "no more").
 
 Confidences are a softmax of the SVM scores with a temperature, so that Rasa's FallbackClassifier
-threshold has a stable meaning; the threshold was chosen on held-out cases (docs/nlu.md).
+threshold has a stable meaning; the threshold was chosen on held-out cases (docs/nlu.md). A long
+message about a service topic whose words do not fit the topic (word salad, see coherence.py) gets
+at most ``incoherent_confidence``, below that threshold: the fallback says "not understood".
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from sklearn.pipeline import Pipeline, make_union
 from sklearn.svm import LinearSVC
 
 from bot.core.text import fold
+from nlu.components.coherence import coherence, common_words, intent_vocabulary
 
 logger = logging.getLogger(__name__)
 MODEL_FILE = "linear_intent_classifier.joblib"
+INCOHERENT = "incoherent"  # set on a message whose words do not fit its topic (word salad)
 
 
 def build_pipeline(config: Dict[str, Any]) -> Pipeline:
@@ -69,6 +73,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             "temperature": 0.1,
             "ranking_length": 10,
             "random_seed": 42,
+            # Word salad (coherence.py): chosen on the held-out and gibberish sets (docs/safety.md).
+            "coherence_threshold": 0.35,
+            "coherence_min_words": 4,
+            "common_word_share": 0.1,
+            "incoherent_confidence": 0.3,
         }
 
     def __init__(
@@ -77,11 +86,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         pipeline: Pipeline | None = None,
+        vocabulary: Dict[str, frozenset[str]] | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._pipeline = pipeline
+        self._vocabulary = vocabulary or {}
+        self._common = common_words(self._vocabulary, self._config["common_word_share"])
 
     @classmethod
     def create(
@@ -103,8 +115,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         pipeline = build_pipeline(self._config)
         pipeline.fit([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
         self._pipeline = pipeline
+        self._vocabulary = intent_vocabulary((e.get(TEXT), e.get(INTENT)) for e in examples)
+        self._common = common_words(self._vocabulary, self._config["common_word_share"])
         with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(pipeline, directory / MODEL_FILE)
+            joblib.dump({"pipeline": pipeline, "vocabulary": self._vocabulary}, directory / MODEL_FILE)
         return self._resource
 
     @classmethod
@@ -119,11 +133,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         """Load the fitted pipeline (our own model archive, so joblib is acceptable here)."""
         try:
             with model_storage.read_from(resource) as directory:
-                pipeline = joblib.load(directory / MODEL_FILE)
+                stored = joblib.load(directory / MODEL_FILE)
         except (ValueError, FileNotFoundError):
             logger.warning("no trained LinearIntentClassifier found; it will not classify")
-            pipeline = None
-        return cls(config, model_storage, resource, pipeline)
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, stored["pipeline"], stored["vocabulary"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Set the intent and a ranking with softmax confidences on each message."""
@@ -140,6 +154,18 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             probs /= probs.sum()
             order = np.argsort(-probs)[: self._config["ranking_length"]]
             ranking = [{"name": str(classes[i]), "confidence": float(probs[i])} for i in order]
+            top = ranking[0]
+            if str(top["name"]).startswith("faq_") and self._incoherent(message.get(TEXT), str(top["name"])):
+                top["confidence"] = min(float(top["confidence"]), self._config["incoherent_confidence"])
+                message.set(INCOHERENT, True, add_to_output=True)  # the fallback says "not understood"
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def _incoherent(self, text: str, intent: str) -> bool:
+        """Word salad about a service topic (coherence.py)?"""
+        known = self._vocabulary.get(intent)
+        if known is None:
+            return False
+        share = coherence(text, known, self._common, self._config["coherence_min_words"])
+        return share < self._config["coherence_threshold"]

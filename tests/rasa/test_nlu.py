@@ -46,3 +46,29 @@ def test_every_label_recognised_in_every_language(results: list[tuple[dict[str, 
         correct[(case["lang"], case["label"])].append(case["label"] == pred)
     weak = {key: sum(v) / len(v) for key, v in correct.items() if sum(v) / len(v) < 0.7}
     assert not weak, f"labels recognised in under 70% of held-out cases: {weak}"
+
+
+def test_word_salad_about_a_topic_falls_back_and_real_questions_do_not(model_path: Path) -> None:
+    """Issue 12, scenario fi-nonsense-word-salad-then-real-question: real words in no order got a
+    confident topic answer (the library card)."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+    salads = [
+        "pyörä kaali sininen tiistai hyppää lusikka kirjasto",
+        "fönstret äter tisdagar långsamt bakom simhallen",
+        "purple library eats bus tuesday daycare sky banana",
+    ]
+    questions = [
+        "miten saan kirjastokortin jos mulla ei ole henkkareita",
+        "när har Itäkeskus simhall öppet på söndag",
+        "how do I apply for a daycare place for my son",
+    ]
+
+    async def parse(texts: list[str]) -> list[dict[str, Any]]:
+        return [await agent.parse_message(t) for t in texts]
+
+    for parsed in asyncio.run(parse(salads)):
+        assert parsed.get("incoherent") and parsed["intent"]["name"] == "nlu_fallback", parsed["text"]
+    for parsed in asyncio.run(parse(questions)):
+        assert not parsed.get("incoherent") and parsed["intent"]["name"].startswith("faq_"), parsed["text"]
