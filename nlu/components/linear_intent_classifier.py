@@ -153,10 +153,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             probs = np.exp(logits - logits.max())
             probs /= probs.sum()
             order = np.argsort(-probs)[: self._config["ranking_length"]]
-            ranking = [{"name": str(classes[i]), "confidence": float(probs[i])} for i in order]
-            top = ranking[0]
-            if str(top["name"]).startswith("faq_") and self._incoherent(message.get(TEXT), str(top["name"])):
-                top["confidence"] = min(float(top["confidence"]), self._config["incoherent_confidence"])
+            ranking: List[Dict[str, Any]] = [{"name": str(classes[i]), "confidence": float(probs[i])} for i in order]
+            name, confidence = str(classes[order[0]]), float(probs[order[0]])
+            if name.startswith("faq_") and self._incoherent(message.get(TEXT), name):
+                ranking[0]["confidence"] = min(confidence, self._config["incoherent_confidence"])
                 message.set(INCOHERENT, True, add_to_output=True)  # the fallback says "not understood"
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
