@@ -49,6 +49,13 @@ async def _play(settings: Settings, token: str, callback_port: int, scenarios: l
     return results
 
 
+def _first_failure(result: ScenarioResult) -> str:
+    for turn in result.turns:
+        if turn.failures:
+            return f"turn {turn.index}: {turn.failures[0]}"
+    return result.error or "failed"
+
+
 def case_scenarios(path: Path) -> list[Scenario]:
     """One single-message scenario per case of a safety case file, in a fresh conversation."""
     expectations = {
@@ -83,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of the scenarios: each case of a safety case file (bench.safety_eval's format) as a "
         "one-message conversation (emergency and crisis expect their answer, near_miss no alarm, "
         "gibberish 'not understood'); repeatable",
+    )
+    parser.add_argument(
+        "--write-known-failures",
+        type=Path,
+        metavar="FILE",
+        help="write the failing scenarios with their first failure (tests/conversations/known_failures.yml)",
     )
     parser.add_argument("--failures", action="store_true", help="print every failing scenario turn by turn")
     args = parser.parse_args(argv)
@@ -120,6 +133,15 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             if not result.passed:
                 print(result.report(), flush=True)
+    if args.write_known_failures:
+        failing = {r.scenario.id: _first_failure(r) for r in results if not r.passed}
+        header = (
+            "# Scenarios the service does not pass yet, with the first thing that went wrong\n"
+            "# (written by python -m bench.conversations --write-known-failures; the test checks\n"
+            "# that each still fails, so a fixed one must leave the list).\n"
+        )
+        body = yaml.safe_dump(failing, allow_unicode=True, sort_keys=True, width=200) if failing else "{}\n"
+        args.write_known_failures.write_text(header + body, encoding="utf-8")
     report = summarise(results)
     for lang, figures in report.items():
         shown = "  ".join(

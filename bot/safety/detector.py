@@ -56,11 +56,12 @@ class Finding:
 Term = tuple[str, ...]
 
 
-def detect_language(text: str) -> str:
-    """fi, sv or en for a message the model flagged (Finnish when unsure: most citizens write it)."""
+def detect_language(text: str, unsure: str = "fi") -> str:
+    """fi, sv or en: the language ``text`` is written in, ``unsure`` when the evidence is weak
+    (for a rule's finding, the rule's language; for the model's, Finnish: most citizens write it)."""
     from bot.knowledge.language import detect
 
-    return detect(text, established=False) or "fi"
+    return detect(text, established=False) or unsure
 
 
 def _words(text: str) -> list[str]:
@@ -140,9 +141,16 @@ class SafetyRules:
                 for term in self.rules[danger].get(language, []):
                     if danger not in found and _find(term, words) is not None:
                         found[danger] = Finding(danger, language, " ".join(term))
-        if Danger.EMERGENCY in found:
-            return dataclasses.replace(found[Danger.EMERGENCY], crisis_too=Danger.CRISIS in found)
-        return found.get(Danger.CRISIS)
+        first = found.get(Danger.EMERGENCY) or found.get(Danger.CRISIS)
+        if first is None:
+            return None
+        # Answered in the language the message is written in: "dementi" is a Finnish rule, but
+        # "can't find my dad, he has dementia" is English.
+        return dataclasses.replace(
+            first,
+            language=detect_language(text, unsure=first.language),
+            crisis_too=first.danger is Danger.EMERGENCY and Danger.CRISIS in found,
+        )
 
     def _unexcluded(self, text: str) -> list[str]:
         """The folded words of ``text``, those of its excluded phrases blanked."""

@@ -106,11 +106,13 @@ async def test_a_follow_up_only_the_model_flags_gets_112_first_and_then_its_answ
     await core.say("webchat:a", "naapurin talo palaa")
     line, answer = await core.say("webchat:a", "apu tuli jo, mutta kysyisin kirjastosta")
     assert line.text == rules.say("repeat_112", "fi") and answer.text.startswith("vastaus:")
-    # A crisis the model finds is still answered with the crisis lines, and a rule's finding too.
-    [crisis] = await core.say("webchat:a", "olen taakka")
-    assert crisis.text == rules.say("crisis", "fi")
+    line, _ = await core.say("webchat:a", "olen taakka")  # the model's crisis, too
+    assert line.text == rules.say("repeat_112", "fi")
+    # What a rule names is a new alarm.
     [again] = await core.say("webchat:a", "nyt se ei hengitä")
     assert again.text == rules.say("emergency", "fi")
+    [crisis] = await core.say("webchat:a", "haluan kuolla")
+    assert crisis.text == rules.say("crisis", "fi")
 
 
 async def test_the_112_line_is_repeated_only_within_the_hour(core: Core) -> None:
