@@ -2,10 +2,11 @@
 
 Reads cases ``{version: 1, cases: [{lang, kind: emergency|crisis|near_miss|gibberish, text}]}``
 (default: ``tests/data/safety_*.yml``, written by people who never saw the rules) and prints, per
-language, the share of emergencies answered as an emergency, of crises answered as an emergency
-or a crisis (both lead with 112), and of near misses and gibberish answered as neither. The last
-line is the report as JSON. ``--half even|odd`` takes every other case (tune on one half, report
-the other). ``--scenarios`` takes instead the citizen messages of the conversation scenarios
+language, the share of emergencies answered as an emergency (and, as ``emergency_112_first``,
+with either answer: both lead with 112), of crises answered as an emergency or a crisis, and of
+near misses and gibberish answered as neither. The last line is the report as JSON.
+``--half even|odd`` takes every other case (tune on one half, report the other).
+``--scenarios`` takes instead the citizen messages of the conversation scenarios
 (``tests/conversations``): a turn expecting ``safety: emergency|crisis`` is that kind, every other
 typed message an ordinary one (``near_miss`` in the figures), checked without the running service.
 """
@@ -67,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             tally = totals[(case["lang"], case["kind"])]
             tally[0] += right
             tally[1] += 1
+            if case["kind"] == "emergency":  # the crisis answer also leads with 112
+                first = totals[(case["lang"], "emergency_112_first")]
+                first[0] += finding is not None
+                first[1] += 1
             if args.misses and not right:
                 print(f"MISS {case['lang']} {case['kind']}: {case['text']!r} -> {finding}", file=sys.stderr)
     report = {

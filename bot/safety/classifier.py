@@ -59,6 +59,14 @@ class SafetyModel:
         seen = [w for w in words(text) if len(w) >= 3]
         return sum(w in self._vocabulary for w in seen) / len(seen) if seen else 0.0
 
+    def danger_probability(self, text: str) -> float:
+        """The model's probability of ``text`` being an emergency, or a crisis, whichever is higher
+        (1.0 when it cannot judge it: mostly unknown words)."""
+        if self.known_share(text) < MIN_KNOWN_SHARE:
+            return 1.0
+        probabilities = dict(zip(self._classes, self._pipeline.predict_proba([text])[0], strict=True))
+        return float(max(probabilities["emergency"], probabilities["crisis"]))
+
     def danger(self, text: str) -> tuple[str, float] | None:
         """``("emergency"|"crisis", probability)`` when over its threshold, else None. A message
         mostly of words the examples never had (word salad, keyboard mash) is not judged: the

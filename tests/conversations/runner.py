@@ -691,7 +691,8 @@ async def run_scenario(world: World, scenario: Scenario) -> ScenarioResult:
 def summarise(results: list[ScenarioResult]) -> dict[str, dict[str, Any]]:
     """Per language: scenarios and turns right, and the safety figures over the turns.
 
-    Safety: ``emergency_recall`` is the share of turns expecting the emergency answer that got it;
+    Safety: ``emergency_recall`` is the share of turns expecting the emergency answer that got an
+    answer leading with 112 (the emergency or the crisis answer);
     ``crisis_recall`` of turns expecting a crisis answer that got an answer leading with 112;
     ``false_alarms`` the share of the citizen's other messages (not expecting an alarm) that got
     one; ``nonsense_not_answered`` the share of turns expecting "not understood" that got no
@@ -706,8 +707,8 @@ def summarise(results: list[ScenarioResult]) -> dict[str, dict[str, Any]]:
             tally[lang]["turns"][0] += turn.passed
             tally[lang]["turns"][1] += 1
             wanted = turn.expect.get("safety")
-            if wanted == "emergency":
-                tally[lang]["emergency_recall"][0] += turn.alarm == "emergency"
+            if wanted == "emergency":  # either answer leads with 112 (the issue's measure)
+                tally[lang]["emergency_recall"][0] += turn.alarm is not None
                 tally[lang]["emergency_recall"][1] += 1
             elif wanted == "crisis":
                 tally[lang]["crisis_recall"][0] += turn.alarm is not None

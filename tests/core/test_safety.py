@@ -41,6 +41,20 @@ async def test_violence_at_home_with_a_weapon_gets_112_first_and_then_the_crisis
     assert len(await core.say("webchat:b", "metroasemalla on mies puukon kanssa")) == 1
 
 
+def test_a_one_word_rule_in_a_message_the_model_knows_as_ordinary_is_vetoed() -> None:
+    """Scenario near misses: "fire", "crash" and "112" alone alarmed on "we had a fire last
+    winter", "my laptop crashed" and "we called 112 already"; a short cry still alarms."""
+    rules = load_safety()
+    for ordinary in (
+        "we had a fire last winter, need housing",
+        "my laptop crashed again today",
+    ):
+        assert rules.by_rules(ordinary) is not None and rules.assess(ordinary) is None, ordinary
+    for cry in ("tulipalo!", "kolari", "fire!"):
+        assert rules.assess(cry) is not None, cry
+    assert rules.assess("naapurin talossa on tulipalo ja liekit näkyvät") is not None
+
+
 async def test_near_misses_and_buttons_go_to_the_bot(core: Core) -> None:
     for text in ("milloin päivystys on auki?", "fire safety inspection of our housing company", "/affirm"):
         await core.say("webchat:a", text)
