@@ -68,3 +68,10 @@ def test_hint_does_not_override_detection() -> None:
 
 def test_detect_returns_none_without_words() -> None:
     assert detect("123 !!", established=False) is None
+
+
+def test_a_lone_word_does_not_undo_the_pages_language() -> None:
+    """Scenario sv-offers-bare-ja-two-open-pick-screening: a first "ja" on a Swedish page was
+    taken for Finnish (and "which offer?" was asked in Finnish)."""
+    assert follow(LanguageState(), hint="sv", text="ja") == LanguageState("sv", "hint")
+    assert follow(LanguageState(), hint="fi", text="is Oodi open now?").language == "en"

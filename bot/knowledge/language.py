@@ -28,6 +28,7 @@ ESTABLISHED_MIN_LETTERS = 12
 ESTABLISHED_MIN_CONFIDENCE = 0.9
 FIRST_MIN_CONFIDENCE = 0.5
 FIRST_MIN_MARGIN = 0.15
+HINT_MIN_WORDS = 2
 
 _LINGUA = {Language.FINNISH: "fi", Language.SWEDISH: "sv", Language.ENGLISH: "en"}
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
@@ -38,14 +39,15 @@ def _detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*_LINGUA).with_preloaded_language_models().build()
 
 
-def detect(text: str, *, established: bool) -> str | None:
+def detect(text: str, *, established: bool, min_words: int = 1) -> str | None:
     """The language ``text`` is written in, or None when the evidence is too weak.
 
-    ``established`` says the conversation already has a language from a hint or earlier
-    messages; then a switch needs a longer message and a near-certain detection.
+    ``established`` says the conversation already has a language from earlier messages; then a
+    switch needs a longer message and a near-certain detection. ``min_words``: fewer words are
+    no evidence (a page's language is not undone by a lone "ja" or "ok").
     """
     words = _WORD.findall(text)
-    if not words:
+    if len(words) < max(1, min_words):
         return None
     if established and (len(words) < ESTABLISHED_MIN_WORDS or sum(map(len, words)) < ESTABLISHED_MIN_LETTERS):
         return None
@@ -95,11 +97,12 @@ def follow(
     if state.source == "explicit":
         return state
     hinted = normalise_language(hint)
-    if hinted and state.source in ("default", "hint"):
-        # The page's (or app's) language counts as established: a first "ja" or "ok" on a
-        # Swedish page stays Swedish; a clear sentence in another language still switches.
-        state = LanguageState(hinted, "hint")
-    detected = detect(text, established=state.source != "default") if text else None
+    # A first message in another language than the page's ("is Oodi open now?") switches, but a
+    # lone word does not undo the page's language ("ja" on a Swedish page is Swedish).
+    min_words = HINT_MIN_WORDS if hinted and state.source == "default" else 1
+    detected = detect(text, established=state.source != "default", min_words=min_words) if text else None
     if detected:
         return LanguageState(detected, "detected")
+    if hinted and state.source in ("default", "hint"):
+        return LanguageState(hinted, "hint")
     return state
