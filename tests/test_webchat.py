@@ -155,26 +155,39 @@ async def test_same_message_id_in_two_conversations_is_answered_in_both(gateway:
             await person.client.disconnect()
 
 
-async def test_healthz_ok(gateway: str) -> None:
+async def test_healthz_is_liveness_and_readyz_checks_every_dependency(gateway: str) -> None:
     import aiohttp
 
-    async with aiohttp.ClientSession() as session, session.get(f"{gateway}/healthz") as response:
-        assert response.status == 200
-        body = await response.json()
-    assert {key: body[key] for key in ("status", "checks")} == {"status": "ok", "checks": {"redis": "ok", "bot": "ok"}}
-    assert set(body["runtime"]) == {"python", "aiohttp", "redis-py", "python-socketio", "python-telegram-bot"}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{gateway}/healthz") as response:
+            assert response.status == 200
+            alive = await response.json()
+        async with session.get(f"{gateway}/readyz") as response:
+            assert response.status == 200
+            ready = await response.json()
+    assert alive["status"] == "alive"
+    assert set(alive["runtime"]) == {"python", "aiohttp", "redis-py", "python-socketio", "python-telegram-bot"}
+    assert ready == {"status": "ok", "checks": {"redis": "ok", "bot": "ok", "actions": "ok"}, "channels": {}}
 
 
-async def test_healthz_503_when_redis_is_down(stack: Stack, aiohttp_server: ServerFactory) -> None:
+async def test_readyz_503_when_redis_is_down_while_healthz_stays_alive(
+    stack: Stack, aiohttp_server: ServerFactory
+) -> None:
+    """Issue 13: /healthz was readiness, so an orchestrator would have restarted a gateway whose
+    Redis was down (which a restart cannot fix)."""
     import aiohttp
 
     settings = dataclasses.replace(stack.settings, redis=RedisAddress("127.0.0.1", free_port()))
     server = await aiohttp_server(create_app(settings, [setup_webchat]))
-    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{server.port}/healthz") as response:
-        assert response.status == 503
-        body = await response.json()
+    base = f"http://127.0.0.1:{server.port}"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/readyz") as response:
+            assert response.status == 503
+            body = await response.json()
+        async with session.get(f"{base}/healthz") as response:
+            assert response.status == 200
     assert body["status"] == "degraded" and body["checks"]["redis"].startswith("down")
-    assert body["checks"]["bot"] == "ok"
+    assert body["checks"]["bot"] == "ok" and body["checks"]["actions"] == "ok"
 
 
 def test_app_factory_connects_nothing_at_creation(stack: Stack) -> None:

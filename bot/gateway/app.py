@@ -26,6 +26,7 @@ from bot.gateway.services import build_services
 from bot.gateway.typedefs import (
     AGENTS,
     BOT,
+    CHANNEL_STATES,
     CONSENTS,
     CONVERSATIONS,
     DELIVERY,
@@ -109,18 +110,37 @@ def runtime() -> dict[str, str]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Each dependency's state; 503 when any is down (never a silent fallback)."""
+    """Liveness: this process serves requests (an orchestrator restarts it when this fails)."""
+    return web.json_response({"status": "alive", "runtime": runtime()})
+
+
+async def _actions_ok(request: web.Request) -> bool:
+    url = request.app[SETTINGS].actions_url.removesuffix("/webhook") + "/health"
+    try:
+        async with request.app[HTTP].get(url, timeout=aiohttp.ClientTimeout(total=3)) as response:
+            return response.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return False
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 503 while Redis, the bot (Rasa) or its action server cannot be reached (never
+    a silent fallback); a channel that is retrying its start (Telegram's API unreachable) is
+    reported as degraded, but does not make the gateway unready: web chat and the console work."""
     checks: dict[str, str] = {}
     try:
         await request.app[REDIS].ping()
         checks["redis"] = "ok"
     except (RedisError, OSError) as exc:
         checks["redis"] = f"down: {exc.__class__.__name__}"
-    checks["bot"] = "ok" if await request.app[BOT].healthy() else "down"
-    healthy = all(value == "ok" for value in checks.values())
+    bot_ok, actions_ok = await asyncio.gather(request.app[BOT].healthy(), _actions_ok(request))
+    checks["bot"] = "ok" if bot_ok else "down"
+    checks["actions"] = "ok" if actions_ok else "down"
+    ready = all(value == "ok" for value in checks.values())
+    channels = dict(request.app[CHANNEL_STATES])
+    status = "ok" if ready and all(v == "ok" for v in channels.values()) else "degraded"
     return web.json_response(
-        {"status": "ok" if healthy else "degraded", "checks": checks, "runtime": runtime()},
-        status=200 if healthy else 503,
+        {"status": status, "checks": checks, "channels": channels}, status=200 if ready else 503
     )
 
 
@@ -136,7 +156,9 @@ def create_app(settings: Settings, channels: Sequence[ChannelSetup] = ()) -> web
     )
     app.cleanup_ctx.append(_services_ctx)
     app.cleanup_ctx.append(_sweeper_ctx)
+    app[CHANNEL_STATES] = {}
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     for setup in channels:
         setup(app)
     return app

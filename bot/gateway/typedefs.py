@@ -40,3 +40,5 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 SYSTEMS = web.AppKey("backoffice_systems", Systems)
 VERIFIER = web.AppKey("identity_verifier", TokenVerifier)
 WEB_SESSIONS = web.AppKey("web_sessions", WebSessions)
+# Each optional channel's state for /readyz: "ok", or "degraded: <why>" while it retries.
+CHANNEL_STATES = web.AppKey("channel_states", dict)
