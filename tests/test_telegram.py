@@ -170,3 +170,62 @@ async def test_polling_mode_runs_the_same_app_factory_without_a_webhook(
     finally:
         await runner.cleanup()
     assert any(c.method == "getUpdates" for c in fake.calls)
+
+
+async def test_an_unreachable_bot_api_at_start_degrades_telegram_only(
+    stack: Stack, fake: FakeTelegram, aiohttp_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: with the Telegram API unreachable at start, the gateway exited, and with it web
+    chat and the console. Now it serves, reports Telegram degraded, and retries until it answers."""
+    from bot.cli.supervisor import free_port
+    from channels.telegram import channel as telegram_channel
+    from channels.webchat import setup_webchat
+    from tests.clients import Citizen
+
+    monkeypatch.setattr(telegram_channel, "START_RETRY_FIRST", 0.2)
+    monkeypatch.setattr(telegram_channel, "START_RETRY_MAX", 0.5)
+    monkeypatch.setattr(telegram_channel, "WEBHOOK_WAIT_SECONDS", 0.5)
+    api_port = free_port()  # nothing listens there yet
+    settings = dataclasses.replace(
+        stack.settings, telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=f"http://127.0.0.1:{api_port}"
+    )
+    gateway = await aiohttp_server(create_app(settings, [setup_webchat, setup_telegram]))
+    base = f"http://127.0.0.1:{gateway.port}"
+
+    async def ready() -> tuple[int, Any]:
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/readyz") as response:
+            return response.status, await response.json()
+
+    await asyncio.sleep(0.5)
+    status, body = await ready()
+    assert status == 200 and body["status"] == "degraded" and body["channels"]["telegram"].startswith("degraded")
+    citizen = Citizen()  # web chat works meanwhile
+    try:
+        sid = await citizen.start(base)
+        await citizen.say("hei", sid, language="fi")
+        [greeting] = await citizen.replies(1)
+        assert greeting["text"]
+    finally:
+        await citizen.client.disconnect()
+    chat = next(_chats)
+    refused, _ = await post(f"{base}/telegram/webhook", message_update(next(_ids), chat, "hei"))
+    assert refused == 503  # Telegram will deliver it again
+
+    runner = web.AppRunner(fake.app())  # the Bot API comes back
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", api_port).start()
+    try:
+        for _ in range(50):
+            status, body = await ready()
+            if body["channels"]["telegram"] == "ok":
+                break
+            await asyncio.sleep(0.1)
+        assert body == {
+            "status": "ok",
+            "checks": {"redis": "ok", "bot": "ok", "actions": "ok"},
+            "channels": {"telegram": "ok"},
+        }
+        delivered, _ = await post(f"{base}/telegram/webhook", message_update(next(_ids), chat, "hei"))
+        assert delivered == 200 and int(fake.sent()[-1]["chat_id"]) == chat
+    finally:
+        await runner.cleanup()

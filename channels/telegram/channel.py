@@ -13,6 +13,7 @@ without an updater. Polling mode (``python -m channels.telegram``) is for develo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -36,7 +37,7 @@ from bot.core.inbound import InboundError, parse_json
 from bot.core.settings import Settings
 from bot.core.shutdown import shut
 from bot.gateway.router import Router
-from bot.gateway.typedefs import CONVERSATIONS, DELIVERY, LIMITS, MYDATA, REDIS, ROUTER, SETTINGS
+from bot.gateway.typedefs import CHANNEL_STATES, CONVERSATIONS, DELIVERY, LIMITS, MYDATA, REDIS, ROUTER, SETTINGS
 from bot.knowledge.files import load_texts
 from bot.mydata.in_chat import MyData
 from bot.privacy.identity import IdentityError
@@ -46,6 +47,9 @@ logger = logging.getLogger(__name__)
 STRINGS_FILE = Path(__file__).parent / "strings.yml"
 BUTTON_SECONDS = 7 * 24 * 3600
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+START_RETRY_FIRST = 1.0  # seconds before checking the Bot API again; doubled up to START_RETRY_MAX
+START_RETRY_MAX = 60.0
+WEBHOOK_WAIT_SECONDS = 5.0
 COMMAND_PAYLOADS = {
     "start": "/greet",
     "help": "/help",
@@ -74,6 +78,7 @@ class TelegramChannel:
         settings: Settings,
     ) -> None:
         self.application = application
+        self.ready = asyncio.Event()  # set once the Bot API answered; until then updates get 503
         self._router = router
         self._limits = limits
         self._conversations = conversations
@@ -269,21 +274,49 @@ def setup_telegram(app: web.Application, *, polling: bool = False) -> None:
         channel = TelegramChannel(
             application, app[ROUTER], app[CONVERSATIONS], app[MYDATA], app[LIMITS], app[REDIS], settings
         )
-        await application.initialize()
         app[TELEGRAM] = channel
-        app[DELIVERY].register("telegram", channel.push, channel.typing)
-        if polling:
-            assert application.updater is not None
-            await application.start()
-            await application.updater.start_polling()
+        states = app[CHANNEL_STATES]
+        states["telegram"] = "degraded: starting"
+
+        async def start() -> None:
+            """Check the Bot API until it answers, then serve. Telegram being unreachable (or
+            answering oddly) never stops the gateway: web chat and the console go on."""
+            delay = START_RETRY_FIRST
+            while True:
+                try:
+                    await application.initialize()
+                    break
+                except Exception as error:  # noqa: BLE001 - any failure of a remote API we do not run
+                    states["telegram"] = f"degraded: {error.__class__.__name__}"
+                    logger.warning("Telegram API check failed (%s); retrying in %.0f s", error.__class__.__name__, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, START_RETRY_MAX)
+            app[DELIVERY].register("telegram", channel.push, channel.typing)
+            if polling:
+                assert application.updater is not None
+                await application.start()
+                await application.updater.start_polling()
+            channel.ready.set()
+            states["telegram"] = "ok"
+            logger.info("Telegram channel ready")
+
+        starting = asyncio.create_task(start())
         yield
-        if polling and application.updater is not None:
-            await shut(application.updater.stop(), "telegram poller")
-            await shut(application.stop(), "telegram application")
-        await shut(application.shutdown(), "telegram application")
+        starting.cancel()
+        await shut(starting, "telegram start")
+        if channel.ready.is_set():
+            if polling and application.updater is not None:
+                await shut(application.updater.stop(), "telegram poller")
+                await shut(application.stop(), "telegram application")
+            await shut(application.shutdown(), "telegram application")
 
     async def webhook(request: web.Request) -> web.Response:
-        return await request.app[TELEGRAM].webhook(request)
+        channel = request.app[TELEGRAM]
+        try:  # an update that arrives while the channel starts waits a moment for it
+            await asyncio.wait_for(channel.ready.wait(), WEBHOOK_WAIT_SECONDS)
+        except asyncio.TimeoutError:  # Telegram delivers the update again later: nothing is lost
+            return web.json_response({"error": "the Telegram channel is starting"}, status=503)
+        return await channel.webhook(request)
 
     app.cleanup_ctx.append(telegram_ctx)
     if not polling:
