@@ -45,3 +45,42 @@ async def test_restart_mid_conversation_loses_nothing(stack: Stack, process: str
         assert reply["text"].startswith(load_faq()["library"].answer["en"])
     finally:
         await after.client.disconnect()
+
+
+@pytest.mark.parametrize("process", ["actions", "rasa", "gateway", "redis"])
+async def test_a_killed_process_is_restarted_and_the_service_answers_again(stack: Stack, process: str) -> None:
+    """Issue 13: `kill -9` of any one process stopped the whole service. The supervisor's heal()
+    (run every second by `python -m bot run`) restarts it; once it is back, a conversation is
+    answered within 10 s."""
+    import asyncio
+    import os
+    import signal
+    import time
+
+    [managed] = [m for m in stack.processes if m.name == process]
+    before = len(managed.restarts)
+    os.killpg(managed.process.pid, signal.SIGKILL)
+    managed.process.wait()
+    deadline = time.monotonic() + 180
+    while not (managed.process.poll() is None and managed.ready()):
+        assert time.monotonic() < deadline, f"{process} did not come back"
+        stack.heal()
+        await asyncio.sleep(0.2)
+    assert len(managed.restarts) == before + 1
+    url = f"http://127.0.0.1:{stack.settings.gateway_port}"
+    citizen = Citizen()
+    try:
+        for attempt in range(50):  # the gateway may still be reconnecting to a restarted peer
+            try:
+                session_id = await citizen.start(url)
+                break
+            except Exception:  # noqa: BLE001 - connection refused while the gateway binds its port
+                await asyncio.sleep(0.2)
+        else:
+            pytest.fail("the web chat did not accept a session after the restart")
+        started = time.monotonic()
+        await citizen.say("milloin Oodi on auki?", session_id, language="fi")
+        [reply] = await citizen.replies(1, timeout=10)
+        assert "Oodi" in reply["text"] and time.monotonic() - started < 10
+    finally:
+        await citizen.client.disconnect()

@@ -15,14 +15,34 @@ import argparse
 import locale
 import logging
 import os
+import signal
 import sys
+import threading
 import time
+from typing import TYPE_CHECKING
 
 from bot.cli import agents as agent_cli
 from bot.cli import demo
 from bot.core.errors import CitybotError
 from bot.core.i18n import normalise_language
 from bot.core.settings import load_settings
+
+if TYPE_CHECKING:
+    from bot.cli.supervisor import Stack
+
+
+def _heal_forever(stack: Stack) -> None:
+    """Beside the terminal chat: restart what dies; when a process keeps dying, say so and stop
+    the service (SIGTERM to ourselves ends the chat and stops the stack)."""
+    while True:
+        time.sleep(1)
+        try:
+            for line in stack.heal():
+                print(f"\n[{line}]", flush=True)
+        except CitybotError as exc:
+            print(f"\nerror: {exc}", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
 
 
 def _language_hint(explicit: str | None) -> str | None:
@@ -83,9 +103,12 @@ def main(argv: list[str] | None = None) -> int:
                 print("Press Ctrl-C to stop.", flush=True)
                 while True:
                     time.sleep(1)
-                    stack.check_alive()
+                    for line in stack.heal():  # a process that died is restarted; repeated deaths stop
+                        print(line, flush=True)
             from bot.cli.terminal_chat import chat
 
+            watcher = threading.Thread(target=_heal_forever, args=(stack,), name="supervisor", daemon=True)
+            watcher.start()
             chat(settings.rasa_url, settings.rasa_token, _language_hint(args.lang))
         return 0
     except KeyboardInterrupt:

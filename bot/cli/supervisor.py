@@ -32,6 +32,13 @@ from bot.core.private_files import open_private_log, private_dir, write_private
 from bot.core.settings import Settings
 
 logger = logging.getLogger(__name__)
+# A process that dies is restarted after RESTART_BACKOFF_FIRST seconds, doubled for each restart
+# within RESTART_WINDOW (up to RESTART_BACKOFF_MAX); the RESTART_LIMIT + 1th death within the
+# window stops the service (a restart does not fix what keeps failing).
+RESTART_BACKOFF_FIRST = 1.0
+RESTART_BACKOFF_MAX = 30.0
+RESTART_WINDOW = 300.0
+RESTART_LIMIT = 5
 
 
 def free_port() -> int:
@@ -176,6 +183,8 @@ class Managed:
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     ready: Callable[[], bool] = lambda: True
+    restarts: list[float] = field(default_factory=list)  # monotonic times of automatic restarts
+    restart_at: float | None = None  # when it died: the time its restart is due (backoff)
 
     def tail(self, lines: int = 30) -> str:
         """The last lines of the process's log, for error messages."""
@@ -374,6 +383,43 @@ class Stack(AbstractContextManager["Stack"]):
         _reap(managed, grace=10)
         managed.process = self._popen(name, managed.command, managed.env)
         return self._wait(managed, managed.ready, timeout)
+
+    def heal(self, now: float | None = None) -> list[str]:
+        """Restart the processes that died, after a backoff that doubles with each restart of the
+        same process within RESTART_WINDOW; return what was done, for the operator's log.
+
+        Raises ServiceStartError when one process has died RESTART_LIMIT + 1 times within the
+        window: something is wrong that a restart does not fix, and the service stops loudly.
+        """
+        now = time.monotonic() if now is None else now
+        done: list[str] = []
+        for managed in self.processes:
+            if managed.process.poll() is None:
+                continue
+            recent = [t for t in managed.restarts if now - t < RESTART_WINDOW]
+            if managed.restart_at is None:
+                code = managed.process.returncode
+                if len(recent) >= RESTART_LIMIT:
+                    raise ServiceStartError(
+                        f"{managed.name} stopped (exit {code}) for the {len(recent) + 1}th time within "
+                        f"{RESTART_WINDOW / 60:.0f} min; the service stops. Its log ({managed.log_path}) ends:\n"
+                        f"{managed.tail()}"
+                    )
+                delay = min(RESTART_BACKOFF_MAX, RESTART_BACKOFF_FIRST * 2 ** len(recent))
+                managed.restart_at = now + delay
+                logger.warning("%s stopped (exit %s); restarting in %.0f s", managed.name, code, delay)
+                done.append(f"{managed.name} stopped (exit {code}); restarting in {delay:.0f} s")
+            elif now >= managed.restart_at:
+                managed.process = self._popen(managed.name, managed.command, managed.env)
+                managed.restarts.append(now)
+                managed.restart_at = None
+                logger.warning("%s restarted (%d restarts so far)", managed.name, len(managed.restarts))
+                done.append(f"{managed.name} restarted ({len(managed.restarts)} so far)")
+        return done
+
+    def restart_counts(self) -> dict[str, int]:
+        """Automatic restarts per process since the service started."""
+        return {m.name: len(m.restarts) for m in self.processes}
 
     def check_alive(self) -> None:
         """Raise ServiceStartError naming a process that has exited."""

@@ -139,9 +139,7 @@ async def readyz(request: web.Request) -> web.Response:
     ready = all(value == "ok" for value in checks.values())
     channels = dict(request.app[CHANNEL_STATES])
     status = "ok" if ready and all(v == "ok" for v in channels.values()) else "degraded"
-    return web.json_response(
-        {"status": status, "checks": checks, "channels": channels}, status=200 if ready else 503
-    )
+    return web.json_response({"status": status, "checks": checks, "channels": channels}, status=200 if ready else 503)
 
 
 def create_app(settings: Settings, channels: Sequence[ChannelSetup] = ()) -> web.Application:

@@ -288,7 +288,9 @@ def setup_telegram(app: web.Application, *, polling: bool = False) -> None:
                     break
                 except Exception as error:  # noqa: BLE001 - any failure of a remote API we do not run
                     states["telegram"] = f"degraded: {error.__class__.__name__}"
-                    logger.warning("Telegram API check failed (%s); retrying in %.0f s", error.__class__.__name__, delay)
+                    logger.warning(
+                        "Telegram API check failed (%s); retrying in %.0f s", error.__class__.__name__, delay
+                    )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, START_RETRY_MAX)
             app[DELIVERY].register("telegram", channel.push, channel.typing)

@@ -1,0 +1,59 @@
+"""The supervisor restarts a process that dies, with backoff, and stops the service when one
+keeps dying (issue 13: one crashed process stopped the whole service)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli.supervisor import RESTART_BACKOFF_FIRST, RESTART_LIMIT, RESTART_WINDOW, Stack
+from bot.core.errors import ServiceStartError
+from bot.core.settings import RedisAddress, Settings
+
+
+def _stack(tmp_path: Path) -> Stack:
+    settings = Settings(
+        data_dir=tmp_path, redis=RedisAddress("127.0.0.1", 1), rasa_port=1, actions_port=1, rasa_token="x"
+    )
+    return Stack(settings, progress=lambda _: None)
+
+
+def test_a_dead_process_is_restarted_with_doubling_backoff_and_repeated_deaths_stop(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    flaky = stack._spawn("flaky", [sys.executable, "-c", "raise SystemExit(3)"], dict(os.environ))
+    flaky.process.wait()
+    now = 1000.0
+    for n in range(RESTART_LIMIT):
+        delay = RESTART_BACKOFF_FIRST * 2**n
+        [noticed] = stack.heal(now=now)
+        assert noticed == f"flaky stopped (exit 3); restarting in {delay:.0f} s"
+        assert stack.heal(now=now + delay / 2) == []  # not yet
+        now += delay
+        [restarted] = stack.heal(now=now)
+        assert restarted == f"flaky restarted ({n + 1} so far)"
+        flaky.process.wait()  # and it dies again
+    with pytest.raises(ServiceStartError, match="6th time within 5 min"):
+        stack.heal(now=now)
+    assert stack.restart_counts() == {"flaky": RESTART_LIMIT}
+
+
+def test_restarts_long_ago_do_not_count(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    flaky = stack._spawn("flaky", [sys.executable, "-c", "raise SystemExit(1)"], dict(os.environ))
+    flaky.restarts = [0.0] * RESTART_LIMIT  # an hour ago
+    flaky.process.wait()
+    [noticed] = stack.heal(now=RESTART_WINDOW + 3600)
+    assert noticed.endswith(f"restarting in {RESTART_BACKOFF_FIRST:.0f} s")
+
+
+def test_a_running_process_is_left_alone(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    sleeper = stack._spawn("sleeper", [sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ))
+    try:
+        assert stack.heal() == [] and sleeper.process.poll() is None
+    finally:
+        sleeper.process.kill()
+        sleeper.process.wait()
