@@ -70,7 +70,7 @@ async def test_a_killed_process_is_restarted_and_the_service_answers_again(stack
     url = f"http://127.0.0.1:{stack.settings.gateway_port}"
     citizen = Citizen()
     try:
-        for attempt in range(50):  # the gateway may still be reconnecting to a restarted peer
+        for _attempt in range(50):  # the gateway may still be reconnecting to a restarted peer
             try:
                 session_id = await citizen.start(url)
                 break
