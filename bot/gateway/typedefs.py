@@ -41,4 +41,4 @@ SYSTEMS = web.AppKey("backoffice_systems", Systems)
 VERIFIER = web.AppKey("identity_verifier", TokenVerifier)
 WEB_SESSIONS = web.AppKey("web_sessions", WebSessions)
 # Each optional channel's state for /readyz: "ok", or "degraded: <why>" while it retries.
-CHANNEL_STATES = web.AppKey("channel_states", dict)
+CHANNEL_STATES = web.AppKey("channel_states", dict[str, str])
