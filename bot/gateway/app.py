@@ -137,7 +137,7 @@ async def readyz(request: web.Request) -> web.Response:
     checks["bot"] = "ok" if bot_ok else "down"
     checks["actions"] = "ok" if actions_ok else "down"
     ready = all(value == "ok" for value in checks.values())
-    channels = dict(request.app[CHANNEL_STATES])
+    channels = request.app[CHANNEL_STATES].copy()
     status = "ok" if ready and all(v == "ok" for v in channels.values()) else "degraded"
     return web.json_response({"status": status, "checks": checks, "channels": channels}, status=200 if ready else 503)
 
