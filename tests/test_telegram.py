@@ -229,3 +229,25 @@ async def test_an_unreachable_bot_api_at_start_degrades_telegram_only(
         assert delivered == 200 and int(fake.sent()[-1]["chat_id"]) == chat
     finally:
         await runner.cleanup()
+
+
+async def test_one_reply_failing_does_not_drop_the_rest(
+    webhook: str, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: a non-Telegram exception while sending one reply dropped the rest of the answer."""
+    from channels.telegram.channel import TelegramChannel
+
+    original = TelegramChannel._send
+    calls = {"n": 0}
+
+    async def first_fails(self: TelegramChannel, chat_id: int, reply: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionResetError("the connection broke")
+        await original(self, chat_id, reply)
+
+    monkeypatch.setattr(TelegramChannel, "_send", first_fails)
+    chat = next(_chats)
+    status, _ = await post(webhook, message_update(next(_ids), chat, "haluan puhua ihmiselle"))
+    assert status == 200
+    assert calls["n"] >= 2 and len(fake.sent()) == calls["n"] - 1  # every reply but the failed one

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -305,3 +307,49 @@ async def test_gibberish_is_not_understood_and_keeps_the_language(gateway: str, 
         replies = await citizen.replies(1)  # "can't answer", then the second miss brings a person
         assert replies[0]["lang"] == "en"
         assert replies[0]["text"].startswith(("Sorry, I can't answer", "Sorry, I didn't understand"))
+
+
+async def test_a_frozen_redis_gets_a_clear_error_and_the_chat_goes_on_after(
+    stack: Stack, aiohttp_server: ServerFactory, tmp_path: Any
+) -> None:
+    """Issue 13: with Redis frozen (SIGSTOP), in-flight messages vanished without an error (a
+    TimeoutError from the conversation record was not caught)."""
+    import os
+    import signal
+    import subprocess
+
+    from bot.cli.supervisor import redis_server_binary
+
+    port = free_port()
+    server = subprocess.Popen(
+        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        settings = dataclasses.replace(stack.settings, redis=RedisAddress("127.0.0.1", port))
+        for _ in range(50):  # until it listens
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            await asyncio.sleep(0.1)
+        app = await aiohttp_server(create_app(settings, [setup_webchat]))
+        citizen = Citizen()
+        try:
+            sid = await citizen.start(f"http://127.0.0.1:{app.port}")
+            os.kill(server.pid, signal.SIGSTOP)
+            ack = await citizen.client.call(
+                "user_uttered", {"message": "milloin Oodi on auki?", "session_id": sid}, timeout=30
+            )
+            assert ack == {"ok": False, "code": "unavailable"}
+            name, error = await citizen.next()
+            assert name == "chat_error" and error["code"] == "unavailable"
+            os.kill(server.pid, signal.SIGCONT)
+            await citizen.say("milloin Oodi on auki?", sid, language="fi")
+            [reply] = await citizen.replies(1)
+            assert "Oodi" in reply["text"]
+        finally:
+            await citizen.client.disconnect()
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        server.terminate()
+        server.wait()

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
@@ -176,8 +177,23 @@ class TelegramChannel:
             logger.warning("bot unavailable for a Telegram update: %s", error)
             await self._say(update, "unavailable")
             return
+        except (RedisError, OSError, asyncio.TimeoutError) as error:  # the state store did not answer
+            logger.warning("a Telegram update could not be handled: %s", error.__class__.__name__)
+            await self._say(update, "unavailable")
+            return
+        await self._send_all(chat.id, replies)
+
+    async def _send_all(self, chat_id: int, replies: Sequence[Outbound]) -> int:
+        """Send every reply; one failing (for whatever reason) never drops the rest. Returns how
+        many failed."""
+        failed = 0
         for reply in replies:
-            await self._send(chat.id, reply)
+            try:
+                await self._send(chat_id, reply)
+            except Exception as error:  # noqa: BLE001 - a remote API and Redis; the rest must still go
+                failed += 1
+                logger.warning("a Telegram reply failed (%s); sending the rest", error.__class__.__name__)
+        return failed
 
     # -- outgoing ---------------------------------------------------------------------------
 
@@ -191,10 +207,7 @@ class TelegramChannel:
         if reply.buttons:
             rows = [[InlineKeyboardButton(b.title, callback_data=await self._button(b.payload))] for b in reply.buttons]
             markup = InlineKeyboardMarkup(rows)
-        try:
-            await self.application.bot.send_message(chat_id, reply.text or "…", reply_markup=markup)
-        except TelegramError as error:
-            logger.warning("Telegram did not take a reply: %s", error.__class__.__name__)
+        await self.application.bot.send_message(chat_id, reply.text or "…", reply_markup=markup)
 
     async def push(self, user_id: str, replies: Sequence[Outbound]) -> None:
         """Send replies that did not come from an update (an agent's message, a handoff notice, an
@@ -202,8 +215,8 @@ class TelegramChannel:
         is pushed may be personal."""
         if int(user_id) < 0:
             raise DeliveryError("personal messages go to private Telegram chats only")
-        for reply in replies:
-            await self._send(int(user_id), reply)
+        if replies and await self._send_all(int(user_id), replies) == len(replies):
+            raise DeliveryError("Telegram took none of the replies")
 
     async def typing(self, user_id: str) -> None:
         """Show "typing..." in the citizen's chat (Telegram shows it for about 5 s)."""

@@ -19,6 +19,7 @@ session. rasa-webchat (Rasa's plain protocol) chats anonymously and starts afres
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any, Sequence
 
 import socketio
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.conversation.rasa_client import BotUnavailableError
 from bot.core.envelope import Inbound, Outbound
@@ -166,6 +168,14 @@ def setup_webchat(app: web.Application) -> None:
 
     @sio.event
     async def session_request(sid: str, data: Any = None) -> None:
+        """Start or resume a session; when the state store cannot answer, say so."""
+        try:
+            await _session_request(sid, data)
+        except (RedisError, OSError, asyncio.TimeoutError) as error:
+            logger.warning("a web chat session could not be started: %s", error.__class__.__name__)
+            await fail(sid, WebchatError("unavailable", "the service cannot answer right now; try again in a moment"))
+
+    async def _session_request(sid: str, data: Any = None) -> None:
         """Resume the session the browser proves with its secret, or start a new one.
 
         A new session's secret goes to our widget only (in ``session_confirm``); Rasa's plain
@@ -242,6 +252,16 @@ def setup_webchat(app: web.Application) -> None:
     @sio.event
     async def user_uttered(sid: str, data: Any = None) -> dict[str, Any]:
         """Answer one message; the return value is the acknowledgement a client may ask for."""
+        try:
+            return await _user_uttered(sid, data)
+        except (RedisError, OSError, asyncio.TimeoutError) as error:
+            # The state store did not answer in time: the citizen is told to try again (the
+            # widget puts their text back in the input), never left without a word.
+            logger.warning("a web chat message could not be handled: %s", error.__class__.__name__)
+            await fail(sid, WebchatError("unavailable", "the service cannot answer right now; try again in a moment"))
+            return {"ok": False, "code": "unavailable"}
+
+    async def _user_uttered(sid: str, data: Any) -> dict[str, Any]:
         session = await sio.get_session(sid)
         try:
             session_id, text, custom = _parse_message(data, session.get("session_id"), settings.max_message_chars)
