@@ -353,3 +353,38 @@ async def test_a_frozen_redis_gets_a_clear_error_and_the_chat_goes_on_after(
         os.kill(server.pid, signal.SIGCONT)
         server.terminate()
         server.wait()
+
+
+async def test_a_stalled_bot_answers_every_message_with_an_error_and_the_socket_stays(
+    stack: Stack, aiohttp_server: ServerFactory
+) -> None:
+    """Issue 13: with the bot not answering, of four messages one got "unavailable" after 30.8 s,
+    the socket dropped (a waiting handler kept its heartbeat from being read), three vanished."""
+    import time
+
+    async def stalled(request: web.Request) -> web.Response:
+        await asyncio.sleep(60)
+        return web.json_response({})
+
+    bot = web.Application()
+    bot.router.add_post("/webhooks/citybot/webhook", stalled)
+    bot_server = await aiohttp_server(bot)
+    settings = dataclasses.replace(stack.settings, rasa_port=bot_server.port, bot_timeout_seconds=1)
+    app = await aiohttp_server(create_app(settings, [setup_webchat]))
+    citizen = Citizen()
+    try:
+        sid = await citizen.start(f"http://127.0.0.1:{app.port}")
+        started = time.monotonic()
+        texts = ["milloin Oodi on auki?", "entä kirjasto?", "haloo?", "onko ketään?"]
+        for text in texts:
+            await citizen.say(text, sid)
+        errors = []
+        while len(errors) < len(texts):
+            name, data = await citizen.next(timeout=15)
+            assert name == "chat_error", (name, data)
+            errors.append(data["code"])
+        assert errors == ["unavailable"] * 4
+        assert time.monotonic() - started < 10  # about a second each, one after another
+        assert citizen.client.connected
+    finally:
+        await citizen.client.disconnect()

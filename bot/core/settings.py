@@ -12,6 +12,7 @@
 | ``CITYBOT_GATEWAY_PORT`` | 8080 | the gateway: web chat, Telegram webhook, agent console, health |
 | ``CITYBOT_MAX_MESSAGE_CHARS`` | 2000 | longest citizen message accepted |
 | ``CITYBOT_MAX_MESSAGES_PER_MINUTE`` | 30 | per web chat connection; more is refused |
+| ``CITYBOT_BOT_TIMEOUT_SECONDS`` | 15 | a bot turn taking longer is reported to the citizen as "try again" |
 | ``CITYBOT_WEBCHAT_ORIGINS`` | none: same origin only | comma-separated origins of pages embedding the widget |
 | ``CITYBOT_TELEGRAM_TOKEN`` | unset: Telegram off | the bot's token from BotFather |
 | ``CITYBOT_TELEGRAM_SECRET`` | required with a token | secret Telegram sends in every webhook request |
@@ -96,6 +97,7 @@ class Settings:
     gateway_port: int = 8080
     max_message_chars: int = 2000
     max_messages_per_minute: int = 30
+    bot_timeout_seconds: int = 15
     webchat_origins: tuple[str, ...] = ()
     telegram_token: str = ""
     telegram_secret: str = ""
@@ -156,6 +158,7 @@ def load_settings() -> Settings:
         gateway_port=_port("CITYBOT_GATEWAY_PORT", 8080),
         max_message_chars=_positive("CITYBOT_MAX_MESSAGE_CHARS", 2000),
         max_messages_per_minute=_positive("CITYBOT_MAX_MESSAGES_PER_MINUTE", 30),
+        bot_timeout_seconds=_positive("CITYBOT_BOT_TIMEOUT_SECONDS", 15),
         telegram_token=os.environ.get("CITYBOT_TELEGRAM_TOKEN", ""),
         telegram_secret=os.environ.get("CITYBOT_TELEGRAM_SECRET", ""),
         telegram_api_url=os.environ.get("CITYBOT_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),

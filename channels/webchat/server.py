@@ -131,9 +131,10 @@ def setup_webchat(app: web.Application) -> None:
     sio = socketio.AsyncServer(
         client_manager=manager,
         async_mode="aiohttp",
-        # One client's events are handled one after another, in the order sent: a citizen's
-        # messages reach the bot or the agent in order (by default each event is its own task).
-        async_handlers=False,
+        # Each event is its own task, so that a slow turn never stops the connection's heartbeat
+        # (pings are read meanwhile); a per-connection lock keeps a citizen's messages in the
+        # order sent (asyncio's locks are first come, first served).
+        async_handlers=True,
         cors_allowed_origins=settings.webchat_origins or None,
         max_http_buffer_size=max(16 * 1024, settings.max_message_chars * 8),
         logger=False,
@@ -166,11 +167,17 @@ def setup_webchat(app: web.Application) -> None:
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await sio.save_session(sid, {"session_id": None})
 
+    turns: dict[str, asyncio.Lock] = {}  # per connection: its events one at a time, in order
+
+    def turn_of(sid: str) -> asyncio.Lock:
+        return turns.setdefault(sid, asyncio.Lock())
+
     @sio.event
     async def session_request(sid: str, data: Any = None) -> None:
         """Start or resume a session; when the state store cannot answer, say so."""
         try:
-            await _session_request(sid, data)
+            async with turn_of(sid):
+                await _session_request(sid, data)
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             logger.warning("a web chat session could not be started: %s", error.__class__.__name__)
             await fail(sid, WebchatError("unavailable", "the service cannot answer right now; try again in a moment"))
@@ -238,6 +245,7 @@ def setup_webchat(app: web.Application) -> None:
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
+        turns.pop(sid, None)
         session = await sio.get_session(sid)
         if session.get("session_id"):
             await app[OUTBOX].closed(conversation(session["session_id"]))
@@ -253,7 +261,8 @@ def setup_webchat(app: web.Application) -> None:
     async def user_uttered(sid: str, data: Any = None) -> dict[str, Any]:
         """Answer one message; the return value is the acknowledgement a client may ask for."""
         try:
-            return await _user_uttered(sid, data)
+            async with turn_of(sid):
+                return await _user_uttered(sid, data)
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             # The state store did not answer in time: the citizen is told to try again (the
             # widget puts their text back in the input), never left without a word.
