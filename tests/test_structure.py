@@ -88,3 +88,13 @@ def test_crossing_a_layer_fails_the_lint(tmp_path: Path, module: str, crossing: 
     target.write_text(target.read_text(encoding="utf-8") + f"\n{crossing}  # noqa\n", encoding="utf-8")
     result = _lint_imports(tmp_path)
     assert result.returncode != 0 and "BROKEN" in result.stdout, result.stdout
+
+
+def test_no_action_reads_the_event_history() -> None:
+    """Rasa sends actions only the latest events (bot/rasa_plugins/speedups.py): an action that
+    read ``tracker.events`` would see a truncated history."""
+    import re
+
+    for path in sorted((PROJECT_ROOT / "actions").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"tracker\.events|events_after_latest_restart|get_last_event_for", text), path

@@ -33,12 +33,34 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 4096
 
 
+# The tracker each turn just saved, by sender, taken by ``_after_turn`` of the same turn: reading
+# it back from Redis was a second full load of the conversation per turn (issue 13).
+_SAVED: dict[str, Any] = {}
+_SAVED_MAX = 256
+
+
+def _remember_saves(store: Any) -> None:
+    """Wrap the tracker store's ``save`` (once) so that the saved tracker is kept for the turn."""
+    if getattr(store, "_citybot_remembers", False):
+        return
+    original = store.save
+
+    async def save(tracker: Any, *args: Any, **kwargs: Any) -> None:
+        await original(tracker, *args, **kwargs)
+        if len(_SAVED) < _SAVED_MAX:
+            _SAVED[tracker.sender_id] = tracker
+
+    store.save = save
+    store._citybot_remembers = True
+
+
 async def _after_turn(request: Request, sender: str) -> dict[str, Any]:
     """The conversation's ``language`` slot and what the bot understood of the message."""
     agent = getattr(request.app.ctx, "agent", None)
     if agent is None or agent.tracker_store is None:
         return {"language": None}
-    tracker = await agent.tracker_store.retrieve(sender)
+    _remember_saves(agent.tracker_store)
+    tracker = _SAVED.pop(sender, None) or await agent.tracker_store.retrieve(sender)
     if tracker is None:
         return {"language": None}
     language = tracker.get_slot("language")

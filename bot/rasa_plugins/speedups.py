@@ -1,4 +1,11 @@
-"""A speed-up for Rasa 3.6 that keeps its behaviour; installed in the Rasa process only.
+"""Speed-ups for Rasa 3.6 that keep its behaviour; installed in the Rasa process only.
+
+1. Action responses are checked with a precompiled validator (below).
+2. An action call carries the latest ``ACTION_EVENTS`` events, not the whole conversation, and
+   the domain's dict is built once: a turn's cost no longer grows with the conversation's length
+   on the action side (issue 13).
+
+On 1:
 
 Rasa checks every action server response against a JSON schema with ``jsonschema.validate``,
 which first validates the *schema itself* against the draft 2020-12 meta-schema and then builds a
@@ -10,10 +17,12 @@ response), with the same errors: the best match, with Rasa's explanation appende
 
 from __future__ import annotations
 
+import itertools
 import logging
 from functools import lru_cache
 from typing import Any, Dict
 
+import rasa
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
@@ -43,11 +52,54 @@ def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     return True
 
 
+# Events sent to the action server with each call. Our actions read the latest message and the
+# slots, never the history (a test checks no action reads ``tracker.events``); Rasa sends every
+# event of the conversation, serialised anew for each of the two calls of a turn: at turn 100,
+# some 800 events, most of a turn's time (bench/turn_growth.py).
+ACTION_EVENTS = 20
+
+
+def _action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> Dict[str, Any]:
+    """Rasa's request to the action server, with the latest ACTION_EVENTS events only."""
+    from rasa.shared.core.trackers import EventVerbosity
+
+    state = tracker.current_state(EventVerbosity.NONE)
+    recent = list(itertools.islice(reversed(tracker.events), ACTION_EVENTS))
+    state["events"] = [event.as_dict() for event in reversed(recent)]
+    result: Dict[str, Any] = {
+        "next_action": self._name,
+        "sender_id": tracker.sender_id,
+        "tracker": state,
+        "version": rasa.__version__,
+    }
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        result["domain"] = _domain_dict(domain)
+    return result
+
+
+RASA_ACTION_CALL_FORMAT = RemoteAction._action_call_format  # Rasa's own, for the tests to compare
+_domains: Dict[int, tuple[Any, Dict[str, Any]]] = {}
+
+
+def _domain_dict(domain: Any) -> Dict[str, Any]:
+    """``domain.as_dict()``, built once per loaded domain (17 kB rebuilt on every call before)."""
+    cached = _domains.get(id(domain))
+    if cached is None or cached[0] is not domain:
+        cached = (domain, domain.as_dict())
+        _domains.clear()  # one model is loaded at a time
+        _domains[id(domain)] = cached
+    return cached[1]
+
+
 def install() -> None:
-    """Replace Rasa's per-call schema check of action responses by a precompiled one."""
+    """Replace Rasa's per-call schema check of action responses by a precompiled one, and send
+    the action server only the recent events."""
     if RemoteAction._validate_action_result is not _validate_action_result:
         RemoteAction._validate_action_result = _validate_action_result
         logger.info("action responses are validated with a precompiled JSON schema validator")
+    if RemoteAction._action_call_format is not _action_call_format:
+        RemoteAction._action_call_format = _action_call_format
+        logger.info("action calls carry the latest %d events", ACTION_EVENTS)
 
 
 __all__ = ["install"]

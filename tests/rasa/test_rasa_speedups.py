@@ -66,3 +66,30 @@ def test_install_replaces_the_method_once() -> None:
         assert RemoteAction._validate_action_result is patched is not original
     finally:
         RemoteAction._validate_action_result = original  # type: ignore[method-assign]
+
+
+def test_an_action_call_carries_the_latest_events_and_the_same_everything_else() -> None:
+    """Issue 13: Rasa sent every event of the conversation with each action call (about 800 at
+    turn 100), serialised anew for each call."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.core.paths import DOMAIN_FILE
+
+    domain = Domain.load(str(DOMAIN_FILE))
+    events = []
+    for turn in range(40):
+        events += [UserUttered(f"hei {turn}", {"name": "greet", "confidence": 1.0}), SlotSet("language", "fi")]
+    tracker = DialogueStateTracker.from_events("speedup-test", events, domain.slots)
+    action = RemoteAction("action_answer", EndpointConfig("http://127.0.0.1:1/webhook"))
+    original = rasa_speedups.RASA_ACTION_CALL_FORMAT
+    fast = rasa_speedups._action_call_format(action, tracker, domain)
+    slow = original(action, tracker, domain)
+    assert len(slow["tracker"]["events"]) == 80
+    assert fast["tracker"]["events"] == slow["tracker"]["events"][-rasa_speedups.ACTION_EVENTS :]
+    assert {k: v for k, v in fast["tracker"].items() if k != "events"} == {
+        k: v for k, v in slow["tracker"].items() if k != "events"
+    }
+    assert {k: v for k, v in fast.items() if k != "tracker"} == {k: v for k, v in slow.items() if k != "tracker"}
