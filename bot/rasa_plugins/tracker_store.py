@@ -19,7 +19,7 @@ Configured in ``endpoints.yml`` (``type: bot.rasa_plugins.tracker_store.BoundedR
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 from rasa.core.tracker_store import RedisTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
@@ -54,7 +54,7 @@ def bounded(tracker: DialogueStateTracker, slots: Any) -> DialogueStateTracker:
 class BoundedRedisTrackerStore(RedisTrackerStore):
     """``RedisTrackerStore`` that saves a bounded tracker, without re-reading the stored one."""
 
-    async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
+    async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:
         """Save the (bounded) tracker; events go to the event broker as before."""
         await self.stream_events(tracker)
         if not timeout and self.record_exp:
