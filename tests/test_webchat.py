@@ -388,3 +388,33 @@ async def test_a_stalled_bot_answers_every_message_with_an_error_and_the_socket_
         assert citizen.client.connected
     finally:
         await citizen.client.disconnect()
+
+
+async def test_metrics_count_messages_and_replies_and_name_no_one(gateway: str, citizen: Citizen) -> None:
+    """Issue 13, item 7: /metrics in Prometheus' format, never a citizen's data in a label."""
+    import aiohttp
+
+    async def scrape() -> str:
+        async with aiohttp.ClientSession() as session, session.get(f"{gateway}/metrics") as response:
+            assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+            return await response.text()
+
+    def value(text: str, line_start: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start))
+
+    before = await scrape()
+    sid = await citizen.start(gateway)
+    await citizen.say("soita minulle 0401234567, tunnukseni on 131052-308T", sid, language="fi")
+    await citizen.replies(1)
+    after = await scrape()
+    assert value(after, 'citybot_messages_in_total{channel="webchat"}') == value(
+        before, 'citybot_messages_in_total{channel="webchat"}'
+    ) + 1
+    assert value(after, 'citybot_reply_seconds_count{channel="webchat"}') > value(
+        before, 'citybot_reply_seconds_count{channel="webchat"}'
+    )
+    assert value(after, "citybot_replies_out_total{") > value(before, "citybot_replies_out_total{")
+    for queue in ("fi", "sv", "en"):
+        assert f'citybot_handoff_queue_length{{queue="{queue}"}}' in after
+    for personal in (sid, "0401234567", "131052-308T", "soita"):
+        assert personal not in after

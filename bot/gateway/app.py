@@ -22,6 +22,7 @@ from bot.conversation.delivery import Delivery
 from bot.conversation.rasa_client import RasaClient
 from bot.core.settings import Settings
 from bot.core.shutdown import shut
+from bot.gateway.metrics import metrics
 from bot.gateway.services import build_services
 from bot.gateway.typedefs import (
     AGENTS,
@@ -157,6 +158,7 @@ def create_app(settings: Settings, channels: Sequence[ChannelSetup] = ()) -> web
     app[CHANNEL_STATES] = {}
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     for setup in channels:
         setup(app)
     return app

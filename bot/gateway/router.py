@@ -25,6 +25,7 @@ from bot.conversation.questions import Question, QuestionKind, Questions
 from bot.conversation.rasa_client import BotClient
 from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
+from bot.core import metrics
 from bot.core.envelope import Inbound, Outbound
 from bot.core.protocol import DataRequest, HandoffRequest, OfferAnswer, OfferReply
 from bot.handoff.cases import Case, CaseMode
@@ -74,6 +75,13 @@ class Router:
 
     async def handle(self, message: Inbound) -> list[Outbound]:
         """The replies to ``message``; none for a repeated delivery of the same message."""
+        with metrics.timed_turn(message.channel):
+            replies = await self._handle(message)
+        for reply in replies:
+            metrics.REPLIES_OUT.labels(message.channel, reply.language or "unknown", reply.sender).inc()
+        return replies
+
+    async def _handle(self, message: Inbound) -> list[Outbound]:
         conversation = message.conversation_id
         first, case = await asyncio.gather(
             self._conversations.first_delivery(conversation, message.message_id), self._handoff.case(conversation)
@@ -116,6 +124,7 @@ class Router:
         if finding.crisis_too:  # 112 first, then the crisis lines
             answers.append(Outbound(text=self._safety.say(Danger.CRISIS.value, language), language=language))
         await self._conversations.mark_danger(conversation, finding.danger.value)
+        metrics.SAFETY_ALARMS.labels(finding.danger.value, language).inc()
         logger.warning("a %s message on %s was answered as %s", message.channel, language, finding.danger.value)
         if case.mode is not CaseMode.BOT:
             handled = await self._handoff.on_message(message, case, safety=finding.danger.value)
@@ -163,6 +172,7 @@ class Router:
                 self._conversations.touch(conversation, message.channel, turn.language),
             )
             if turn.intent == "nlu_fallback":  # not understood: the path may end here
+                metrics.NOT_UNDERSTOOD.labels(language).inc()
                 return await self._repeat_112(conversation, list(turn.replies), turn.language)
             return list(turn.replies)
         await self._transcripts.append(conversation, [citizen])

@@ -72,6 +72,14 @@ class HandoffDesk:
         waiting times, each queue's head first."""
         return [c for c in await self._cases.waiting() if serves(agent, c["queue"])]
 
+    async def queue_state(self) -> dict[str, tuple[int, int]]:
+        """Per queue: how many wait for a person now, and the longest wait in seconds (metrics)."""
+        state = {queue: (0, 0) for queue in self._cases.config.queues}
+        for item in await self._cases.waiting():
+            count, longest = state.get(item["queue"], (0, 0))
+            state[item["queue"]] = (count + 1, max(longest, int(item["waiting_seconds"])))
+        return state
+
     async def held_by(self, agent: Agent) -> list[Case]:
         """The cases the agent holds now."""
         return await self._cases.held_by(agent.username)

@@ -21,7 +21,7 @@ from bot.conversation.delivery import Delivery, DeliveryError
 from bot.conversation.questions import QuestionKind, Questions
 from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
-from bot.core import clock
+from bot.core import clock, metrics
 from bot.core.envelope import Button, Outbound
 from bot.core.i18n import LANGUAGES
 from bot.core.protocol import OfferAnswer
@@ -207,6 +207,7 @@ class OfferDesk:
         if current and current.change_request:
             payload["change_request"] = current.change_request
         await self._callbacks.notify(offer.system, payload)
+        metrics.OFFER_STATUSES.labels(status).inc()
         logger.info("offer moved to %s (%s)", status, cause)
         return True
 

@@ -32,6 +32,7 @@ from bot.conversation.delivery import DeliveryError
 from bot.conversation.limits import RateLimits
 from bot.conversation.rasa_client import BotUnavailableError
 from bot.conversation.records import Conversations
+from bot.core import metrics
 from bot.core.envelope import Inbound, Outbound
 from bot.core.i18n import normalise_language, pick
 from bot.core.inbound import InboundError, parse_json
@@ -174,10 +175,12 @@ class TelegramChannel:
         try:
             replies = await self._router.handle(inbound)
         except BotUnavailableError as error:
+            metrics.BOT_ERRORS.labels("telegram", "bot_unavailable").inc()
             logger.warning("bot unavailable for a Telegram update: %s", error)
             await self._say(update, "unavailable")
             return
         except (RedisError, OSError, asyncio.TimeoutError) as error:  # the state store did not answer
+            metrics.BOT_ERRORS.labels("telegram", "store_unavailable").inc()
             logger.warning("a Telegram update could not be handled: %s", error.__class__.__name__)
             await self._say(update, "unavailable")
             return

@@ -30,6 +30,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bot.conversation.rasa_client import BotUnavailableError
+from bot.core import metrics
 from bot.core.envelope import Inbound, Outbound
 from bot.core.errors import CodedError
 from bot.core.i18n import normalise_language
@@ -266,6 +267,7 @@ def setup_webchat(app: web.Application) -> None:
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             # The state store did not answer in time: the citizen is told to try again (the
             # widget puts their text back in the input), never left without a word.
+            metrics.BOT_ERRORS.labels("webchat", "store_unavailable").inc()
             logger.warning("a web chat message could not be handled: %s", error.__class__.__name__)
             await fail(sid, WebchatError("unavailable", "the service cannot answer right now; try again in a moment"))
             return {"ok": False, "code": "unavailable"}
@@ -291,6 +293,7 @@ def setup_webchat(app: web.Application) -> None:
         try:
             replies = await app[ROUTER].handle(message)
         except BotUnavailableError as error:
+            metrics.BOT_ERRORS.labels("webchat", "bot_unavailable").inc()
             logger.warning("bot unavailable for a web chat message: %s", error)
             await fail(sid, WebchatError("unavailable", "the bot is not available right now"))
             return {"ok": False, "code": "unavailable"}
