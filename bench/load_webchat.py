@@ -48,9 +48,10 @@ MESSAGES = [
 ]
 
 
-def bench_settings(data_dir: Path) -> Settings:
+def bench_settings(data_dir: Path, rasa_workers: int = 1) -> Settings:
     """The whole stack on free loopback ports, with the per-client message limit out of the way."""
     return Settings(
+        rasa_workers=rasa_workers,
         data_dir=data_dir,
         redis=RedisAddress("127.0.0.1", free_port(), password=secrets.token_urlsafe(24), embedded=True),
         rasa_port=free_port(),
@@ -157,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per mode; medians reported")
     parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a reply and the next message")
+    parser.add_argument("--rasa-workers", type=int, default=1, help="Rasa's worker processes (SANIC_WORKERS)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = bench_settings(Path(tmp))
+        settings = bench_settings(Path(tmp), args.rasa_workers)
         exit_on_sigterm()
         started = time.perf_counter()
         with Stack(settings, extra_env={"CITYBOT_MAX_MESSAGES_PER_MINUTE": "10000"}) as stack:
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "messages_per_conversation": args.messages,
         "rounds": args.rounds,
         "think_seconds": args.think,
+        "rasa_workers": args.rasa_workers,
         "ready_seconds": round(ready, 1),
         "median_of_rounds": summary,
         "gateway_p95_overhead": round(overhead, 3),

@@ -287,6 +287,7 @@ class Stack(AbstractContextManager["Stack"]):
             REDIS_PASSWORD=redis.password or "",
             ACTION_SERVER_URL=self.settings.actions_url,
             CITYBOT_RASA_TOKEN=self.settings.rasa_token,
+            SANIC_WORKERS=str(self.settings.rasa_workers),  # Rasa's workers share the Redis lock store
         )
         env.update(self.extra_env)
         self.progress("[2/4] Action server ...")

@@ -13,6 +13,7 @@
 | ``CITYBOT_MAX_MESSAGE_CHARS`` | 2000 | longest citizen message accepted |
 | ``CITYBOT_MAX_MESSAGES_PER_MINUTE`` | 30 | per web chat connection; more is refused |
 | ``CITYBOT_BOT_TIMEOUT_SECONDS`` | 15 | a bot turn taking longer is reported to the citizen as "try again" |
+| ``CITYBOT_RASA_WORKERS`` | 1 | Rasa's worker processes (Sanic workers, sharing the Redis lock store); one per core in production |
 | ``CITYBOT_WEBCHAT_ORIGINS`` | none: same origin only | comma-separated origins of pages embedding the widget |
 | ``CITYBOT_TELEGRAM_TOKEN`` | unset: Telegram off | the bot's token from BotFather |
 | ``CITYBOT_TELEGRAM_SECRET`` | required with a token | secret Telegram sends in every webhook request |
@@ -98,6 +99,7 @@ class Settings:
     max_message_chars: int = 2000
     max_messages_per_minute: int = 30
     bot_timeout_seconds: int = 15
+    rasa_workers: int = 1
     webchat_origins: tuple[str, ...] = ()
     telegram_token: str = ""
     telegram_secret: str = ""
@@ -159,6 +161,7 @@ def load_settings() -> Settings:
         max_message_chars=_positive("CITYBOT_MAX_MESSAGE_CHARS", 2000),
         max_messages_per_minute=_positive("CITYBOT_MAX_MESSAGES_PER_MINUTE", 30),
         bot_timeout_seconds=_positive("CITYBOT_BOT_TIMEOUT_SECONDS", 15),
+        rasa_workers=_positive("CITYBOT_RASA_WORKERS", 1),
         telegram_token=os.environ.get("CITYBOT_TELEGRAM_TOKEN", ""),
         telegram_secret=os.environ.get("CITYBOT_TELEGRAM_SECRET", ""),
         telegram_api_url=os.environ.get("CITYBOT_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
