@@ -42,6 +42,7 @@ from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
 from tests.clients import Citizen
 from tests.conftest import BACKOFFICE
+from tests.conversations.runner import OFFER_DETAILS
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
 
 BACKOFFICE_FILE = Path(os.environ["CITYBOT_BACKOFFICE_FILE"])
@@ -53,25 +54,7 @@ SECRET = "offers-webhook-secret"
 _ids = itertools.count(1)
 TEXTS = load_offer_texts()
 
-DETAILS = {
-    "school_placement": {
-        "child_name": "Elsa",
-        "school_name": "Lauttasaaren ala-asteen koulu",
-        "school_address": "Myllykalliontie 3",
-        "start_date": "2027-08-05",
-    },
-    "daycare_placement": {
-        "child_name": "Onni",
-        "daycare_name": "Päiväkoti Pikkuli",
-        "daycare_address": "Vattuniemenkatu 10",
-        "start_date": "2027-01-11",
-    },
-    "screening_invitation": {
-        "screening_name": "kohdunkaulan syövän seulonta",
-        "place": "Kallion terveysasema",
-        "appointment_time": "2027-02-03T14:30:00+02:00",
-    },
-}
+DETAILS = OFFER_DETAILS  # the offers the conversation scenarios use too
 
 
 @dataclass
