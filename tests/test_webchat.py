@@ -407,9 +407,10 @@ async def test_metrics_count_messages_and_replies_and_name_no_one(gateway: str, 
     await citizen.say("soita minulle 0401234567, tunnukseni on 131052-308T", sid, language="fi")
     await citizen.replies(1)
     after = await scrape()
-    assert value(after, 'citybot_messages_in_total{channel="webchat"}') == value(
-        before, 'citybot_messages_in_total{channel="webchat"}'
-    ) + 1
+    assert (
+        value(after, 'citybot_messages_in_total{channel="webchat"}')
+        == value(before, 'citybot_messages_in_total{channel="webchat"}') + 1
+    )
     assert value(after, 'citybot_reply_seconds_count{channel="webchat"}') > value(
         before, 'citybot_reply_seconds_count{channel="webchat"}'
     )

@@ -99,8 +99,12 @@ class Router:
             # then its answer, not the whole alarm again instead of it (measured on the
             # scenarios: such follow-ups were most of its false alarms). What a rule names
             # ("he stopped breathing", "I want to die") is a new alarm.
+            # While a person is involved, the message goes to them as any other (the citizen has
+            # had the 112 answer, the agent sees it marked in the transcript).
             replies = await self._route(message, case, question)
-            if replies and replies[0].text == self._safety.say("repeat_112", replies[0].language):
+            if case.mode is not CaseMode.BOT or (
+                replies and replies[0].text == self._safety.say("repeat_112", replies[0].language)
+            ):
                 return replies
             return await self._repeat_112(conversation, replies, replies[0].language if replies else finding.language)
         if finding is not None:

@@ -122,6 +122,15 @@ async def test_a_follow_up_only_the_model_flags_gets_112_first_and_then_its_answ
     assert line.text == rules.say("repeat_112", "fi") and answer.text.startswith("vastaus:")
     line, _ = await core.say("webchat:a", "olen taakka")  # the model's crisis, too
     assert line.text == rules.say("repeat_112", "fi")
+    # While a person is involved, a follow-up goes to them with nothing from the bot (scenario
+    # en-safety-unconscious-while-agent-holds: "In an emergency, call 112" came between them).
+    agent = Agent("anna", "Anna", ("fi", "sv", "en"))
+    await core.services.agents.create("anna", "Anna", "correct horse battery", agent.queues)
+    await core.services.agents.heartbeat("anna")
+    await core.say("webchat:c", "naapurin talo palaa")
+    await core.say("webchat:c", "/request_human")
+    await core.services.handoff.claim("webchat:c", agent)
+    assert await core.say("webchat:c", "apu tuli jo, mutta kysyisin kirjastosta") == []
     # What a rule names is a new alarm.
     [again] = await core.say("webchat:a", "nyt se ei hengitä")
     assert again.text == rules.say("emergency", "fi")
