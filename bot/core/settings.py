@@ -13,7 +13,7 @@
 | ``CITYBOT_MAX_MESSAGE_CHARS`` | 2000 | longest citizen message accepted |
 | ``CITYBOT_MAX_MESSAGES_PER_MINUTE`` | 30 | per web chat connection; more is refused |
 | ``CITYBOT_BOT_TIMEOUT_SECONDS`` | 15 | a bot turn taking longer is reported to the citizen as "try again" |
-| ``CITYBOT_RASA_WORKERS`` | 1 | Rasa's worker processes (Sanic workers, sharing the Redis lock store); one per core in production |
+| ``CITYBOT_RASA_WORKERS`` | 1 | Rasa's worker processes (Sanic, sharing the Redis lock store); cores in production |
 | ``CITYBOT_WEBCHAT_ORIGINS`` | none: same origin only | comma-separated origins of pages embedding the widget |
 | ``CITYBOT_TELEGRAM_TOKEN`` | unset: Telegram off | the bot's token from BotFather |
 | ``CITYBOT_TELEGRAM_SECRET`` | required with a token | secret Telegram sends in every webhook request |
