@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
             print(f"  Web chat:  {gateway}/", flush=True)
             print(f"  Console:   {gateway}/console/  (create an agent: python -m bot agent add NAME)", flush=True)
-            print(f"  Health:    {gateway}/healthz", flush=True)
+            print(f"  Health:    {gateway}/healthz  (ready: {gateway}/readyz, metrics: {gateway}/metrics)", flush=True)
             print(f"  Rasa HTTP API (loopback only): {settings.rasa_url}", flush=True)
             print(f"  Logs: {settings.data_dir / 'logs'}", flush=True)
             if args.no_chat or not sys.stdin.isatty():
