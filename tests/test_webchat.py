@@ -419,3 +419,40 @@ async def test_metrics_count_messages_and_replies_and_name_no_one(gateway: str, 
         assert f'citybot_handoff_queue_length{{queue="{queue}"}}' in after
     for personal in (sid, "0401234567", "131052-308T", "soita"):
         assert personal not in after
+
+
+async def test_several_rasa_processes_share_the_messages_and_a_stopped_one_is_skipped(
+    aiohttp_server: ServerFactory,
+) -> None:
+    """Issue 13 (scale-out): the gateway's client sends round-robin to several Rasa processes and
+    skips one that refuses the connection; none answering is a clear error."""
+    import aiohttp
+
+    from bot.conversation.rasa_client import BotUnavailableError, RasaClient
+    from bot.core.envelope import Inbound
+
+    def fake_rasa(name: str) -> web.Application:
+        async def webhook(request: web.Request) -> web.Response:
+            return web.json_response({"replies": [{"text": name}], "language": "fi"})
+
+        async def health(request: web.Request) -> web.Response:
+            return web.json_response({"status": "ok"})
+
+        app = web.Application()
+        app.router.add_post("/webhooks/citybot/webhook", webhook)
+        app.router.add_get("/webhooks/citybot/", health)
+        return app
+
+    first, second = await aiohttp_server(fake_rasa("first")), await aiohttp_server(fake_rasa("second"))
+    dead = f"http://127.0.0.1:{free_port()}"
+    bases = [f"http://127.0.0.1:{first.port}", dead, f"http://127.0.0.1:{second.port}"]
+    message = Inbound(channel="webchat", user_id="u", message_id="m", text="hei")
+    async with aiohttp.ClientSession() as session:
+        client = RasaClient(session, bases, "token", timeout=5)
+        answered = [(await client.send(message)).replies[0].text for _ in range(6)]
+        assert answered == ["first", "second", "second", "first", "second", "second"]
+        assert await client.healthy()
+        nobody = RasaClient(session, [dead], "token", timeout=5)
+        with pytest.raises(BotUnavailableError, match="ClientConnectorError"):
+            await nobody.send(message)
+        assert not await nobody.healthy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 import aiohttp
 
@@ -64,16 +64,46 @@ class BotClient(Protocol):
 
 
 class RasaClient:
-    """Sends a citizen's message to the bot and returns its replies."""
+    """Sends a citizen's message to the bot and returns its replies.
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str, timeout: float = 30.0) -> None:
+    With several Rasa processes (``base_url`` a list; they share the Redis tracker and lock
+    stores), messages go round-robin, and a process that refuses the connection (stopped,
+    restarting) is skipped: the next one answers. A message whose answer timed out is not sent
+    again (the first process may still be working on it); the citizen is told to try again.
+    """
+
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str | Sequence[str], token: str, timeout: float = 30.0
+    ) -> None:
         self._session = session
-        self._url = f"{base_url}/webhooks/citybot/webhook"
-        self._health = f"{base_url}/webhooks/citybot/"
-        self._parse_url = f"{base_url}/model/parse"
+        self._bases = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not self._bases:
+            raise ValueError("RasaClient needs at least one base URL")
+        self._next = 0
         self._token = token
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    def _order(self) -> list[str]:
+        """The bases to try, starting with the next one in turn."""
+        start = self._next
+        self._next = (self._next + 1) % len(self._bases)
+        return self._bases[start:] + self._bases[:start]
+
+    async def _post(self, path: str, **kwargs: Any) -> Any:
+        """POST to the first process that takes the connection; its JSON answer."""
+        refused: aiohttp.ClientError | None = None
+        for base in self._order():
+            try:
+                async with self._session.post(f"{base}{path}", timeout=self._timeout, **kwargs) as response:
+                    if response.status != 200:
+                        raise BotUnavailableError(f"bot answered HTTP {response.status}")
+                    return await response.json()
+            except aiohttp.ClientConnectorError as exc:  # not reached: safe to try the next process
+                refused = exc
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # not builtin TimeoutError on 3.10
+                raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
+        raise BotUnavailableError(f"bot unreachable: {refused.__class__.__name__}") from refused
 
     async def send(self, message: Inbound) -> BotTurn:
         """Run one message through the bot; raise BotUnavailableError if it cannot answer."""
@@ -83,15 +113,7 @@ class RasaClient:
             "channel": message.channel,
             "metadata": message.metadata(),
         }
-        try:
-            async with self._session.post(
-                self._url, json=body, headers=self._headers, timeout=self._timeout
-            ) as response:
-                if response.status != 200:
-                    raise BotUnavailableError(f"bot answered HTTP {response.status}")
-                data = await response.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # not builtin TimeoutError on 3.10
-            raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
+        data = await self._post("/webhooks/citybot/webhook", json=body, headers=self._headers)
         language = data.get("language") if isinstance(data.get("language"), str) else None
         replies = [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
         understood = data.get("understood") if isinstance(data.get("understood"), dict) else {}
@@ -101,22 +123,19 @@ class RasaClient:
 
     async def parse(self, text: str) -> tuple[str | None, float]:
         """Only the NLU: the intent of ``text`` and its confidence (Rasa's /model/parse)."""
-        try:
-            async with self._session.post(
-                self._parse_url, json={"text": text}, params={"token": self._token}, timeout=self._timeout
-            ) as response:
-                if response.status != 200:
-                    raise BotUnavailableError(f"bot answered HTTP {response.status}")
-                data = await response.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
+        data = await self._post("/model/parse", json={"text": text}, params={"token": self._token})
         intent = data.get("intent") or {}
         return intent.get("name"), float(intent.get("confidence") or 0.0)
 
     async def healthy(self) -> bool:
-        """True when the bot's channel answers."""
-        try:
-            async with self._session.get(self._health, timeout=aiohttp.ClientTimeout(total=3)) as response:
-                return response.status == 200
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            return False
+        """True when a Rasa process's channel answers."""
+        for base in self._bases:
+            try:
+                async with self._session.get(
+                    f"{base}/webhooks/citybot/", timeout=aiohttp.ClientTimeout(total=3)
+                ) as response:
+                    if response.status == 200:
+                        return True
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                continue
+        return False

@@ -13,6 +13,8 @@
 | ``CITYBOT_MAX_MESSAGE_CHARS`` | 2000 | longest citizen message accepted |
 | ``CITYBOT_MAX_MESSAGES_PER_MINUTE`` | 30 | per web chat connection; more is refused |
 | ``CITYBOT_BOT_TIMEOUT_SECONDS`` | 15 | a bot turn taking longer is reported to the citizen as "try again" |
+| ``CITYBOT_RASA_URLS`` | the Rasa on loopback | comma-separated Rasa base URLs: round-robin, a refusing one skipped |
+| ``CITYBOT_ACTIONS_URL`` | the one on loopback | the action server's webhook, as Rasa and ``/readyz`` reach it |
 | ``CITYBOT_RASA_WORKERS`` | 1 | Rasa's worker processes (Sanic, sharing the Redis lock store); cores in production |
 | ``CITYBOT_WEBCHAT_ORIGINS`` | none: same origin only | comma-separated origins of pages embedding the widget |
 | ``CITYBOT_TELEGRAM_TOKEN`` | unset: Telegram off | the bot's token from BotFather |
@@ -100,6 +102,8 @@ class Settings:
     max_messages_per_minute: int = 30
     bot_timeout_seconds: int = 15
     rasa_workers: int = 1
+    rasa_urls: tuple[str, ...] = ()  # empty: the one Rasa on loopback (rasa_port)
+    actions_webhook: str = ""  # empty: the action server on loopback (actions_port)
     webchat_origins: tuple[str, ...] = ()
     telegram_token: str = ""
     telegram_secret: str = ""
@@ -129,9 +133,14 @@ class Settings:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     @property
+    def bot_urls(self) -> tuple[str, ...]:
+        """The Rasa processes the gateway sends messages to."""
+        return self.rasa_urls or (self.rasa_url,)
+
+    @property
     def actions_url(self) -> str:
         """The action server's webhook URL."""
-        return f"http://127.0.0.1:{self.actions_port}/webhook"
+        return self.actions_webhook or f"http://127.0.0.1:{self.actions_port}/webhook"
 
 
 def _token(data_dir: Path) -> str:
@@ -162,6 +171,8 @@ def load_settings() -> Settings:
         max_messages_per_minute=_positive("CITYBOT_MAX_MESSAGES_PER_MINUTE", 30),
         bot_timeout_seconds=_positive("CITYBOT_BOT_TIMEOUT_SECONDS", 15),
         rasa_workers=_positive("CITYBOT_RASA_WORKERS", 1),
+        rasa_urls=tuple(u.strip().rstrip("/") for u in os.environ.get("CITYBOT_RASA_URLS", "").split(",") if u.strip()),
+        actions_webhook=os.environ.get("CITYBOT_ACTIONS_URL", "").strip(),
         telegram_token=os.environ.get("CITYBOT_TELEGRAM_TOKEN", ""),
         telegram_secret=os.environ.get("CITYBOT_TELEGRAM_SECRET", ""),
         telegram_api_url=os.environ.get("CITYBOT_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),

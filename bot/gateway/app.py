@@ -61,7 +61,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = connect(settings.redis)
     session = aiohttp.ClientSession()
-    bot = RasaClient(session, settings.rasa_url, settings.rasa_token, timeout=settings.bot_timeout_seconds)
+    bot = RasaClient(session, settings.bot_urls, settings.rasa_token, timeout=settings.bot_timeout_seconds)
     services = build_services(settings, redis, bot, app[DELIVERY], app[SYSTEMS], session)
     # Built before the first message, not on it: the safety model (3 s) and the vocabulary the
     # router checks every message against (every training and knowledge file read once).
