@@ -456,3 +456,23 @@ async def test_several_rasa_processes_share_the_messages_and_a_stopped_one_is_sk
         with pytest.raises(BotUnavailableError, match="ClientConnectorError"):
             await nobody.send(message)
         assert not await nobody.healthy()
+
+
+async def test_a_turn_the_bot_answers_with_nothing_is_a_clear_error(aiohttp_server: ServerFactory) -> None:
+    """Issue 13: with its action server down, Rasa answers 200 with no replies, and the citizen
+    heard nothing; now it is "try again"."""
+    import aiohttp
+
+    from bot.conversation.rasa_client import BotUnavailableError, RasaClient
+    from bot.core.envelope import Inbound
+
+    async def empty(request: web.Request) -> web.Response:
+        return web.json_response({"replies": [], "language": "fi"})
+
+    app = web.Application()
+    app.router.add_post("/webhooks/citybot/webhook", empty)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        client = RasaClient(session, f"http://127.0.0.1:{server.port}", "token", timeout=5)
+        with pytest.raises(BotUnavailableError, match="no reply"):
+            await client.send(Inbound(channel="webchat", user_id="u", message_id="m", text="hei"))

@@ -116,6 +116,11 @@ class RasaClient:
         data = await self._post("/webhooks/citybot/webhook", json=body, headers=self._headers)
         language = data.get("language") if isinstance(data.get("language"), str) else None
         replies = [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
+        if not replies:
+            # Every turn of ours ends in a reply or a request; none means the bot failed inside
+            # (its action server unreachable: Rasa logs it and answers 200 with nothing). The
+            # citizen is told to try again instead of hearing nothing.
+            raise BotUnavailableError("the bot gave no reply")
         understood = data.get("understood") if isinstance(data.get("understood"), dict) else {}
         intent = understood.get("intent") if isinstance(understood.get("intent"), str) else None
         confidence = understood.get("confidence")
