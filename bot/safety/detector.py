@@ -129,8 +129,9 @@ class SafetyRules:
             # One word alone ("fire", "crash", "dementia", "112") also names near misses ("a fire
             # last winter", "my laptop crashed"): the model, which learned those, may veto it
             # when it is all but sure and the message gives it context. Phrases of two or more
-            # stems stand, and so does a short cry ("kolari!").
-            if " " in found.matched or len(_words(text)) < VETO_MIN_WORDS:
+            # stems stand, and so does a short cry ("kolari!") and an emergency whose message
+            # also names a crisis.
+            if " " in found.matched or found.crisis_too or len(_words(text)) < VETO_MIN_WORDS:
                 return found
             return found if load_model().danger_probability(text) >= RULE_VETO else None
 
