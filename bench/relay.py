@@ -49,7 +49,7 @@ from bot.cli.supervisor import Stack, exit_on_sigterm
 from bot.core.paths import knowledge_dir
 from bot.core.settings import Settings
 from bot.handoff.agents import Agents
-from bot.knowledge.opening_hours import WEEKDAYS
+from bot.knowledge.handoff_config import write_handoff_variant
 from bot.store.redis import connect
 
 logger = logging.getLogger(__name__)
@@ -62,17 +62,6 @@ SETUP_TIMEOUT = 60.0  # for each step of getting the conversations to the agents
 DUPLICATE_GRACE = 1.0  # after the last message: listen this long for duplicates and late arrivals
 PASSWORD = "bench relay password, not secret"
 ASK_FOR_PERSON = "haluan puhua ihmisen kanssa"
-
-
-def open_handoff_file(directory: Path) -> Path:
-    """knowledge/handoff.yml with every queue open 00:00-24:00 every day, holidays included."""
-    data = yaml.safe_load((knowledge_dir() / "handoff.yml").read_text(encoding="utf-8"))
-    for queue in data["queues"].values():
-        queue["hours"] = {day: "00:00-24:00" for day in WEEKDAYS}
-        queue["holidays"] = "normal"
-    path = directory / "handoff.yml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 @dataclass
@@ -391,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--conversations, --messages and --agents must be at least 1, --think at least 0")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory() as tmp:
-        handoff_file = open_handoff_file(Path(tmp))
+        handoff_file = write_handoff_variant(Path(tmp) / "handoff.yml")
         settings = bench_settings(Path(tmp) / "data")
         extra_env = {"CITYBOT_HANDOFF_FILE": str(handoff_file), "CITYBOT_MAX_MESSAGES_PER_MINUTE": "10000"}
         exit_on_sigterm()

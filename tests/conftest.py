@@ -18,12 +18,10 @@ from rasa_sdk import Tracker
 
 from bot.cli.supervisor import Stack, free_port
 from bot.cli.training import require_model
-from bot.core.paths import knowledge_dir
 from bot.core.settings import RedisAddress, Settings
 from bot.handoff.agents import Agents
 from bot.handoff.cases import Handoff
-from bot.knowledge.handoff_config import load_handoff_config
-from bot.knowledge.opening_hours import WEEKDAYS
+from bot.knowledge.handoff_config import load_handoff_config, write_handoff_variant
 from bot.systems.registry import SCOPES, add_system
 from tests.clients import Citizen
 from tests.conversations.runner import FIXED_NOW
@@ -41,13 +39,7 @@ def _test_handoff_file() -> Path:
     The English queue keeps its real hours, so at FIXED_NOW (a Sunday) it is closed and opens
     on Monday: the out-of-hours path is tested with it.
     """
-    data = yaml.safe_load((knowledge_dir() / "handoff.yml").read_text(encoding="utf-8"))
-    for queue in ("fi", "sv"):
-        data["queues"][queue]["hours"] = {day: "00:00-24:00" for day in WEEKDAYS}
-        data["queues"][queue]["holidays"] = "normal"
-    path = Path(tempfile.mkdtemp(prefix="citybot-handoff-")) / "handoff.yml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
+    return write_handoff_variant(Path(tempfile.mkdtemp(prefix="citybot-handoff-")) / "handoff.yml", ("fi", "sv"))
 
 
 # Both in this process (gateways made by tests) and in the stack's processes.
@@ -220,7 +212,6 @@ async def citizens() -> AsyncIterator[Callable[[], Citizen]]:
 @pytest.fixture(scope="session")
 def domain_dict() -> dict[str, Any]:
     """domain.yml as a dict, as the action server receives it."""
-    import yaml
 
     from bot.core.paths import DOMAIN_FILE
 

@@ -19,6 +19,17 @@ from bot.core.i18n import LANGUAGES
 from bot.core.paths import knowledge_dir
 
 
+class WordsLoader(yaml.SafeLoader):
+    """YAML without YAML 1.1's booleans: "on", "no", "yes" and "off" stay words (Finnish "on",
+    Swedish "ja" questions answered "no"...). For files of words and texts."""
+
+
+WordsLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file, turning every failure into a KnowledgeError naming the file."""
     try:

@@ -10,14 +10,16 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
+
+import yaml
 
 from bot.core.errors import KnowledgeError
 from bot.core.i18n import LANGUAGES
 from bot.core.paths import knowledge_dir
 from bot.knowledge.files import load_calendar, load_texts, read_yaml, trilingual
 from bot.knowledge.labels import faq_topic
-from bot.knowledge.opening_hours import Schedule
+from bot.knowledge.opening_hours import WEEKDAYS, Schedule
 from bot.knowledge.service_points import parse_schedule
 
 HANDOFF_FILE_ENV = "CITYBOT_HANDOFF_FILE"
@@ -43,6 +45,19 @@ class HandoffConfig:
         """True for the ``faq_<topic>`` intents whose topic is configured as needing a person."""
         topic = faq_topic(intent or "")
         return topic is not None and f"faq/{topic}" in self.topics_needing_person
+
+
+def write_handoff_variant(path: Path, queues: Iterable[str] | None = None, *, open_: bool = True) -> Path:
+    """Write to ``path`` a copy of ``knowledge/handoff.yml`` whose ``queues`` (every queue when
+    None) are open around the clock every day, holidays included, or (``open_=False``) never
+    open; the other queues keep their hours. For tests and benchmarks, through
+    ``CITYBOT_HANDOFF_FILE``."""
+    data = read_yaml(knowledge_dir() / "handoff.yml")
+    for name in data["queues"] if queues is None else queues:
+        data["queues"][name]["hours"] = {day: "00:00-24:00" for day in WEEKDAYS} if open_ else {}
+        data["queues"][name]["holidays"] = "normal"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def handoff_file() -> Path:

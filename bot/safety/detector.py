@@ -24,7 +24,7 @@ from bot.core.errors import KnowledgeError
 from bot.core.i18n import LANGUAGES
 from bot.core.paths import knowledge_dir
 from bot.core.text import fold
-from bot.knowledge.files import trilingual
+from bot.knowledge.files import WordsLoader, trilingual
 
 WINDOW = 4
 EXCLUSION_WINDOW = 2
@@ -185,22 +185,12 @@ class SafetyRules:
         return texts.get(language or "fi", texts["fi"])
 
 
-class _WordsLoader(yaml.SafeLoader):
-    """YAML without YAML 1.1's booleans: here "on", "no", "yes" and "off" are words (Finnish "on")."""
-
-
-_WordsLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 @lru_cache(maxsize=4)
 def load_safety(path: Path | None = None) -> SafetyRules:
     """Read and check ``knowledge/safety.yml``; KnowledgeError on a mistake."""
     path = path or knowledge_dir() / "safety.yml"
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_WordsLoader) or {}  # noqa: S506 - a SafeLoader
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=WordsLoader) or {}  # noqa: S506 - a SafeLoader
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path}: {exc}") from exc
     rules: dict[Danger, dict[str, list[Term]]] = {}

@@ -35,9 +35,9 @@ from bot.core.settings import Settings
 from bot.gateway.app import create_app
 from bot.handoff.agents import Agents
 from bot.handoff.cases import Handoff
-from bot.knowledge.handoff_config import HANDOFF_FILE_ENV, load_handoff_config
+from bot.knowledge.files import WordsLoader
+from bot.knowledge.handoff_config import HANDOFF_FILE_ENV, load_handoff_config, write_handoff_variant
 from bot.knowledge.labels import intent_to_label, load_labels
-from bot.knowledge.opening_hours import WEEKDAYS
 from bot.privacy.identity import development_token
 from bot.store import keys
 from bot.store.redis import connect
@@ -240,7 +240,7 @@ class ReplyKinds:
         sources = {
             "domain": yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"],
             **{
-                name: yaml.load((knowledge_dir() / f"{name}.yml").read_text(encoding="utf-8"), Loader=_NoBoolLoader)
+                name: yaml.load((knowledge_dir() / f"{name}.yml").read_text(encoding="utf-8"), Loader=WordsLoader)
                 for name in ("handoff", "offers", "mydata", "safety")
             },
         }
@@ -257,28 +257,12 @@ class ReplyKinds:
         return {kind for kind, patterns in self.patterns.items() if any(p.match(text) for p in patterns)}
 
 
-class _NoBoolLoader(yaml.SafeLoader):
-    """YAML 1.1 reads Finnish "on" and Swedish "ja"-like words as booleans; texts need strings."""
-
-
-_NoBoolLoader.yaml_implicit_resolvers = {
-    key: [r for r in resolvers if r[0] != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 # -- the city around the stack -------------------------------------------------------------------
 
 
 def _handoff_file(open_: bool) -> Path:
     """knowledge/handoff.yml with every queue open around the clock, or every queue closed."""
-    data = yaml.load((knowledge_dir() / "handoff.yml").read_text(encoding="utf-8"), Loader=_NoBoolLoader)
-    for queue in data["queues"].values():
-        queue["hours"] = {day: "00:00-24:00" for day in WEEKDAYS} if open_ else {}
-        queue["holidays"] = "normal"
-    path = Path(tempfile.mkdtemp(prefix="citybot-scenarios-")) / "handoff.yml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
+    return write_handoff_variant(Path(tempfile.mkdtemp(prefix="citybot-scenarios-")) / "handoff.yml", open_=open_)
 
 
 @dataclass
