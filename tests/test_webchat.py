@@ -38,6 +38,19 @@ async def citizen() -> AsyncIterator[Citizen]:
         await person.client.disconnect()
 
 
+async def fake_bot(aiohttp_server: ServerFactory, webhook: Callable[[web.Request], Awaitable[web.Response]]) -> str:
+    """A stand-in for Rasa's channel on loopback, whose ``webhook`` answers messages; its base URL."""
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/webhooks/citybot/webhook", webhook)
+    app.router.add_get("/webhooks/citybot/", health)
+    server = await aiohttp_server(app)
+    return f"http://127.0.0.1:{server.port}"
+
+
 async def test_session_and_message_round_trip(gateway: str, citizen: Citizen) -> None:
     session_id = await citizen.start(gateway)
     assert len(session_id) == 32
@@ -208,11 +221,9 @@ async def test_bot_timeout_is_reported_not_raised(aiohttp_server: ServerFactory)
         await asyncio.sleep(2)
         return web.json_response({"replies": [], "language": "fi"})
 
-    app = web.Application()
-    app.router.add_post("/webhooks/citybot/webhook", slow)
-    server = await aiohttp_server(app)
+    base = await fake_bot(aiohttp_server, slow)
     async with aiohttp.ClientSession() as session:
-        client = RasaClient(session, f"http://127.0.0.1:{server.port}", "token", timeout=0.2)
+        client = RasaClient(session, base, "token", timeout=0.2)
         with pytest.raises(BotUnavailableError, match="TimeoutError"):
             await client.send(Inbound(channel="webchat", user_id="u", message_id="m", text="hei"))
 
@@ -366,10 +377,8 @@ async def test_a_stalled_bot_answers_every_message_with_an_error_and_the_socket_
         await asyncio.sleep(60)
         return web.json_response({})
 
-    bot = web.Application()
-    bot.router.add_post("/webhooks/citybot/webhook", stalled)
-    bot_server = await aiohttp_server(bot)
-    settings = dataclasses.replace(stack.settings, rasa_port=bot_server.port, bot_timeout_seconds=1)
+    bot = await fake_bot(aiohttp_server, stalled)
+    settings = dataclasses.replace(stack.settings, rasa_urls=(bot,), bot_timeout_seconds=1)
     app = await aiohttp_server(create_app(settings, [setup_webchat]))
     citizen = Citizen()
     try:
@@ -431,21 +440,18 @@ async def test_several_rasa_processes_share_the_messages_and_a_stopped_one_is_sk
     from bot.conversation.rasa_client import BotUnavailableError, RasaClient
     from bot.core.envelope import Inbound
 
-    def fake_rasa(name: str) -> web.Application:
+    def answering(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def webhook(request: web.Request) -> web.Response:
             return web.json_response({"replies": [{"text": name}], "language": "fi"})
 
-        async def health(request: web.Request) -> web.Response:
-            return web.json_response({"status": "ok"})
+        return webhook
 
-        app = web.Application()
-        app.router.add_post("/webhooks/citybot/webhook", webhook)
-        app.router.add_get("/webhooks/citybot/", health)
-        return app
-
-    first, second = await aiohttp_server(fake_rasa("first")), await aiohttp_server(fake_rasa("second"))
+    first, second = (
+        await fake_bot(aiohttp_server, answering("first")),
+        await fake_bot(aiohttp_server, answering("second")),
+    )
     dead = f"http://127.0.0.1:{free_port()}"
-    bases = [f"http://127.0.0.1:{first.port}", dead, f"http://127.0.0.1:{second.port}"]
+    bases = [first, dead, second]
     message = Inbound(channel="webchat", user_id="u", message_id="m", text="hei")
     async with aiohttp.ClientSession() as session:
         client = RasaClient(session, bases, "token", timeout=5)
@@ -469,10 +475,8 @@ async def test_a_turn_the_bot_answers_with_nothing_is_a_clear_error(aiohttp_serv
     async def empty(request: web.Request) -> web.Response:
         return web.json_response({"replies": [], "language": "fi"})
 
-    app = web.Application()
-    app.router.add_post("/webhooks/citybot/webhook", empty)
-    server = await aiohttp_server(app)
+    base = await fake_bot(aiohttp_server, empty)
     async with aiohttp.ClientSession() as session:
-        client = RasaClient(session, f"http://127.0.0.1:{server.port}", "token", timeout=5)
+        client = RasaClient(session, base, "token", timeout=5)
         with pytest.raises(BotUnavailableError, match="no reply"):
             await client.send(Inbound(channel="webchat", user_id="u", message_id="m", text="hei"))

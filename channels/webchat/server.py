@@ -62,6 +62,11 @@ class WebchatError(CodedError):
     """A web chat client sent something we refuse; ``code`` is for the widget's own text."""
 
 
+def store_unavailable() -> WebchatError:
+    """The error for a message or session the state store could not serve in time."""
+    return WebchatError("unavailable", "the service cannot answer right now; try again in a moment")
+
+
 def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
     """A reply in the shape Rasa's socket.io channel sends; ``extended`` adds lang, links, sender."""
     event: dict[str, Any] = {"text": reply.text}
@@ -181,7 +186,7 @@ def setup_webchat(app: web.Application) -> None:
                 await _session_request(sid, data)
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             logger.warning("a web chat session could not be started: %s", error.__class__.__name__)
-            await fail(sid, WebchatError("unavailable", "the service cannot answer right now; try again in a moment"))
+            await fail(sid, store_unavailable())
 
     async def _session_request(sid: str, data: Any = None) -> None:
         """Resume the session the browser proves with its secret, or start a new one.
@@ -269,7 +274,7 @@ def setup_webchat(app: web.Application) -> None:
             # widget puts their text back in the input), never left without a word.
             metrics.BOT_ERRORS.labels("webchat", "store_unavailable").inc()
             logger.warning("a web chat message could not be handled: %s", error.__class__.__name__)
-            await fail(sid, WebchatError("unavailable", "the service cannot answer right now; try again in a moment"))
+            await fail(sid, store_unavailable())
             return {"ok": False, "code": "unavailable"}
 
     async def _user_uttered(sid: str, data: Any) -> dict[str, Any]:
