@@ -37,8 +37,7 @@ def _heal_forever(stack: Stack) -> None:
     while True:
         time.sleep(1)
         try:
-            for line in stack.heal():
-                print(f"\n[{line}]", flush=True)
+            stack.heal()  # what it does is logged
         except CitybotError as exc:
             print(f"\nerror: {exc}", file=sys.stderr, flush=True)
             os.kill(os.getpid(), signal.SIGTERM)
@@ -103,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("Press Ctrl-C to stop.", flush=True)
                 while True:
                     time.sleep(1)
-                    for line in stack.heal():  # a process that died is restarted; repeated deaths stop
-                        print(line, flush=True)
+                    stack.heal()  # a process that died is restarted (and logged); repeated deaths stop
             from bot.cli.terminal_chat import chat
 
             watcher = threading.Thread(target=_heal_forever, args=(stack,), name="supervisor", daemon=True)
