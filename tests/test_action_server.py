@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cli.supervisor import Stack
 from bot.core.paths import DOMAIN_FILE, knowledge_dir
@@ -28,6 +30,30 @@ def events(stack: Stack, sender: str) -> list[dict[str, Any]]:
     url = f"{stack.settings.rasa_url}/conversations/{sender}/tracker?token={stack.settings.rasa_token}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return list(json.loads(response.read())["events"])
+
+
+def scrape(url: str, token: str | None = None) -> str:
+    """A Prometheus scrape of ``url`` (with the bearer token, when given)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as response:
+        return str(response.read().decode())
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a scrape, 0 when it is not there (yet)."""
+    for family in text_string_to_metric_families(text):
+        for found in family.samples:
+            if found.name == name and found.labels == labels:
+                return float(found.value)
+    return 0.0
+
+
+def rasa_metrics(stack: Stack) -> str:
+    return scrape(f"{stack.settings.rasa_url}/webhooks/citybot/metrics", stack.settings.rasa_token)
+
+
+def actions_metrics(stack: Stack) -> str:
+    return scrape(f"http://127.0.0.1:{stack.settings.actions_port}/metrics")
 
 
 def ran(stack: Stack, chat: RestChat) -> list[str]:
@@ -121,10 +147,44 @@ def failing_actions(stack: Stack, tmp_path: Path) -> Iterator[None]:
         stack.restart("actions")
 
 
+def test_rasa_and_the_action_server_serve_their_metrics(stack: Stack, chat: Chat) -> None:
+    """Issue 13, item 7: /metrics on each process kind, labels that name no one."""
+    rasa_before, actions_before = rasa_metrics(stack), actions_metrics(stack)
+    conversation = chat()
+    conversation.say("Hur förnyar jag mina lån på biblioteket?")
+    rasa_after, actions_after = rasa_metrics(stack), actions_metrics(stack)
+
+    def grew(name: str, before: str, after: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert grew("citybot_rasa_turns_total", rasa_before, rasa_after, outcome="replied") == 1
+    assert grew("citybot_rasa_turn_seconds_count", rasa_before, rasa_after) == 1
+    assert grew("citybot_rasa_action_calls_total", rasa_before, rasa_after, outcome="ok") >= 1
+    faq = {"action": "action_answer_faq", "outcome": "ok"}
+    assert grew("citybot_actions_runs_total", actions_before, actions_after, **faq) == 1
+    for text in (rasa_after, actions_after):
+        assert conversation.sender not in text and "förnyar" not in text
+    with pytest.raises(urllib.error.HTTPError) as refused:  # Rasa's are behind its token
+        scrape(f"{stack.settings.rasa_url}/webhooks/citybot/metrics", "wrong")
+    assert refused.value.code == 401
+
+
 def test_an_action_that_fails_leaves_rasa_answering(stack: Stack, chat: Chat, failing_actions: None) -> None:
     conversation = chat()
+    rasa_before, actions_before = rasa_metrics(stack), actions_metrics(stack)
     replies = conversation.say("Hur förnyar jag mina lån på biblioteket?")  # Rasa still answers 200
     assert replies == []  # the failed action sent nothing, and Rasa went back to listening
+    # ... and the metrics say so: an empty turn, a failed call, the action's error.
+    rasa_after, actions_after = rasa_metrics(stack), actions_metrics(stack)
+    assert sample(rasa_after, "citybot_rasa_turns_total", outcome="empty") == (
+        sample(rasa_before, "citybot_rasa_turns_total", outcome="empty") + 1
+    )
+    assert sample(rasa_after, "citybot_rasa_action_calls_total", outcome="error") > sample(
+        rasa_before, "citybot_rasa_action_calls_total", outcome="error"
+    )
+    assert sample(actions_after, "citybot_actions_runs_total", action="action_answer_faq", outcome="error") == (
+        sample(actions_before, "citybot_actions_runs_total", action="action_answer_faq", outcome="error") + 1
+    )
     assert ran(stack, conversation)[-2:] == ["action_answer_faq", "action_listen"]
     log = next(m for m in stack.processes if m.name == "actions").log_path.read_text(encoding="utf-8")
     assert "KnowledgeError" in log

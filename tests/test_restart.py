@@ -6,6 +6,7 @@ again when each test ends).
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from bot.cli.supervisor import Stack
@@ -67,6 +68,7 @@ async def test_a_killed_process_is_restarted_and_the_service_answers_again(stack
         stack.heal()
         await asyncio.sleep(0.2)
     assert len(managed.restarts) == before + 1
+    stack.heal()  # as the next tick of `python -m bot run` would: counts a restart Redis was down for
     url = f"http://127.0.0.1:{stack.settings.gateway_port}"
     citizen = Citizen()
     try:
@@ -84,3 +86,6 @@ async def test_a_killed_process_is_restarted_and_the_service_answers_again(stack
         assert "Oodi" in reply["text"] and time.monotonic() - started < 10
     finally:
         await citizen.client.disconnect()
+    # The restart is counted where an operator looks: the gateway's /metrics (from Redis).
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as response:
+        assert f'citybot_process_restarts{{process="{process}"}} {float(before + 1)}' in await response.text()

@@ -25,11 +25,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Callable
 
+import redis
+
 from bot.cli.training import rasa_env, require_model
 from bot.core.errors import ServiceStartError
 from bot.core.paths import CREDENTIALS_FILE, ENDPOINTS_FILE, PROJECT_ROOT, rasa_python
 from bot.core.private_files import open_private_log, private_dir, write_private
 from bot.core.settings import Settings
+from bot.store import keys
 
 logger = logging.getLogger(__name__)
 # A process that dies is restarted after RESTART_BACKOFF_FIRST seconds, doubled for each restart
@@ -204,6 +207,7 @@ class Stack(AbstractContextManager["Stack"]):
     extra_env: dict[str, str] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda line: print(line, flush=True)
     processes: list[Managed] = field(default_factory=list)
+    _unrecorded: dict[str, int] = field(default_factory=dict)  # restarts not yet counted in Redis
 
     def __enter__(self) -> Stack:
         try:
@@ -227,6 +231,12 @@ class Stack(AbstractContextManager["Stack"]):
         managed = Managed(name, self._popen(name, command, env), self._log_path(name), command, env)
         self.processes.append(managed)
         return managed
+
+    def _metrics_dir(self, name: str) -> str:
+        """An empty private folder for the metrics of ``name``'s workers (bot/core/prometheus.py)."""
+        path = self.settings.data_dir / "metrics" / name
+        shutil.rmtree(path, ignore_errors=True)
+        return str(private_dir(path))
 
     def _log_path(self, name: str) -> Path:
         return self.settings.data_dir / "logs" / f"{name}.log"
@@ -291,11 +301,10 @@ class Stack(AbstractContextManager["Stack"]):
         )
         env.update(self.extra_env)
         self.progress("[2/4] Action server ...")
-        actions_env = dict(env, SANIC_HOST="127.0.0.1")  # rasa-sdk binds 0.0.0.0 otherwise
+        # rasa-sdk binds 0.0.0.0 unless told; each kind's workers share one metrics folder.
+        actions_env = dict(env, SANIC_HOST="127.0.0.1", PROMETHEUS_MULTIPROC_DIR=self._metrics_dir("actions"))
         actions = self._spawn(
-            "actions",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.settings.actions_port)],
-            actions_env,
+            "actions", [sys.executable, "-m", "actions", "--port", str(self.settings.actions_port)], actions_env
         )
         # Each readiness check binds its own URL: Stack.restart() calls it again later.
         actions_health = f"http://127.0.0.1:{self.settings.actions_port}/health"
@@ -324,7 +333,7 @@ class Stack(AbstractContextManager["Stack"]):
                 "--credentials",
                 str(CREDENTIALS_FILE),
             ],
-            env,
+            dict(env, PROMETHEUS_MULTIPROC_DIR=self._metrics_dir("rasa")),
         )
         status = f"{self.settings.rasa_url}/status?token={self.settings.rasa_token}"
         took = self._wait(rasa, partial(_http_ok, status), 300)
@@ -415,8 +424,23 @@ class Stack(AbstractContextManager["Stack"]):
                 managed.restarts.append(now)
                 managed.restart_at = None
                 logger.warning("%s restarted (%d restarts so far)", managed.name, len(managed.restarts))
+                self._unrecorded[managed.name] = self._unrecorded.get(managed.name, 0) + 1
                 done.append(f"{managed.name} restarted ({len(managed.restarts)} so far)")
+        if self._unrecorded:
+            self._record_restarts()
         return done
+
+    def _record_restarts(self) -> None:
+        """Count restarts in Redis for the gateways' ``/metrics``. Redis may be the process just
+        restarted and not answer yet: what could not be counted is tried again at the next check."""
+        try:
+            client = redis.Redis.from_url(self.settings.redis.url, socket_timeout=1, socket_connect_timeout=1)
+            with contextlib.closing(client):
+                for name, count in list(self._unrecorded.items()):
+                    client.hincrby(keys.PROCESS_RESTARTS, name, count)
+                    del self._unrecorded[name]
+        except (redis.RedisError, OSError):
+            logger.debug("restarts not counted in Redis yet: %s", self._unrecorded)
 
     def restart_counts(self) -> dict[str, int]:
         """Automatic restarts per process since the service started."""

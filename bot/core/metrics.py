@@ -2,8 +2,9 @@
 
 Labels are only kinds, channels, languages, queues and statuses: never a citizen's id, a
 conversation id or any text. Counters live in the process's default registry (a scrape of one
-gateway replica counts that replica: Prometheus sums them). Used by the gateway's processes only
-(Rasa's environment does not have prometheus-client).
+gateway replica counts that replica: Prometheus sums them). Used by the gateway's processes only;
+Rasa's and the action server's own counters are in bot/rasa_plugins/metrics.py and
+actions/server.py.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ NOT_UNDERSTOOD = Counter("citybot_not_understood", "Messages the bot did not und
 SAFETY_ALARMS = Counter("citybot_safety_alarms", "Emergency and crisis answers given", ["kind", "language"])
 OFFER_STATUSES = Counter("citybot_offer_statuses", "Offers moved to a status", ["status"])
 QUEUE_LENGTH = Gauge("citybot_handoff_queue_length", "Conversations waiting for a person", ["queue"])
+RESTARTS = Gauge("citybot_process_restarts", "Processes restarted by `python -m bot run`, per kind", ["process"])
 QUEUE_OLDEST = Gauge("citybot_handoff_oldest_wait_seconds", "The longest wait in the queue now", ["queue"])
 
 

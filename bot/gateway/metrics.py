@@ -1,14 +1,16 @@
 """``GET /metrics``: the service's counters (bot/core/metrics.py) in Prometheus' text format,
 with the handoff queues read from Redis at each scrape, so that every replica reports the same
-queues. Keep it off the public ingress (docs/operations.md)."""
+queues, and the supervisor's restarts (``python -m bot run`` records them in Redis; under
+Kubernetes the kubelet counts them). Keep it off the public ingress (docs/operations.md)."""
 
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from bot.core.metrics import QUEUE_LENGTH, QUEUE_OLDEST
-from bot.gateway.typedefs import HANDOFF
+from bot.core.metrics import QUEUE_LENGTH, QUEUE_OLDEST, RESTARTS
+from bot.core.prometheus import exposition
+from bot.gateway.typedefs import HANDOFF, REDIS
+from bot.store import keys
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -16,4 +18,7 @@ async def metrics(request: web.Request) -> web.Response:
     for queue, (count, longest) in (await request.app[HANDOFF].queue_state()).items():
         QUEUE_LENGTH.labels(queue).set(count)
         QUEUE_OLDEST.labels(queue).set(longest)
-    return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    for process, count in (await request.app[REDIS].hgetall(keys.PROCESS_RESTARTS)).items():
+        RESTARTS.labels(process).set(int(count))
+    body, content_type = exposition()
+    return web.Response(body=body, headers={"Content-Type": content_type})

@@ -13,12 +13,16 @@ bot even among processes on the same machine. Rasa loads it from ``credentials.y
 ``language`` is the conversation's language slot after the message, so that channels can mark
 each reply with its language (the web chat's ``lang`` attributes) without a second request;
 ``understood`` is the intent the bot took the message for, which agents see in the transcript.
+
+    GET /webhooks/citybot/metrics   (same token)
+    → Rasa's counters in Prometheus' text format (bot/rasa_plugins/metrics.py)
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import time
 from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -27,6 +31,8 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.core.prometheus import exposition
+from bot.rasa_plugins import metrics as rasa_metrics
 from bot.rasa_plugins import speedups as rasa_speedups
 
 logger = logging.getLogger(__name__)
@@ -87,6 +93,7 @@ class CitybotInput(InputChannel):
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
         """Read the token from credentials.yml; Rasa calls this once, at start."""
         rasa_speedups.install()
+        rasa_metrics.install()
         return cls((credentials or {}).get("token"))
 
     def _authorised(self, request: Request) -> bool:
@@ -101,6 +108,13 @@ class CitybotInput(InputChannel):
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @hook.route("/metrics", methods=["GET"])
+        async def metrics(request: Request) -> HTTPResponse:
+            if not self._authorised(request):
+                return response.json({"error": "missing or wrong token"}, status=401)
+            body, content_type = exposition()
+            return response.raw(body, content_type=content_type)
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -120,7 +134,12 @@ class CitybotInput(InputChannel):
                 return response.json({"error": "message too long or metadata not an object"}, status=400)
             channel = body.get("channel") if isinstance(body.get("channel"), str) else self.name()
             collector = CollectingOutputChannel()
-            await on_new_message(UserMessage(text, collector, sender, input_channel=channel, metadata=metadata))
+            started, outcome = time.perf_counter(), "error"
+            try:
+                await on_new_message(UserMessage(text, collector, sender, input_channel=channel, metadata=metadata))
+                outcome = "replied" if collector.messages else "empty"
+            finally:
+                rasa_metrics.observe_turn(time.perf_counter() - started, outcome)
             return response.json({"replies": collector.messages, **await _after_turn(request, sender)})
 
         return hook

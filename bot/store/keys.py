@@ -210,3 +210,4 @@ def telegram_button(key: str) -> str:
 
 
 SOCKETIO_CHANNEL = f"{PREFIX}socketio"
+PROCESS_RESTARTS = f"{PREFIX}process:restarts"  # hash: process kind → restarts by `python -m bot run`
