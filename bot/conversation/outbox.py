@@ -20,7 +20,8 @@ OUTBOX_DAYS = 30
 OPEN_SECONDS = 24 * 3600
 
 
-def _stored(reply: Outbound) -> str:
+def reply_json(reply: Outbound) -> str:
+    """A reply as JSON, to keep it in Redis (its bot request, if any, is not kept)."""
     return json.dumps(
         {
             "text": reply.text,
@@ -34,7 +35,8 @@ def _stored(reply: Outbound) -> str:
     )
 
 
-def _restored(raw: str) -> Outbound:
+def reply_from_json(raw: str) -> Outbound:
+    """The reply ``reply_json`` kept."""
     data = json.loads(raw)
     return Outbound(
         text=data["text"],
@@ -76,7 +78,7 @@ class Outbox:
         """Keep replies until a page opens."""
         key = keys.outbox(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, *[_stored(r) for r in replies])
+            pipe.rpush(key, *[reply_json(r) for r in replies])
             pipe.expire(key, OUTBOX_DAYS * 24 * 3600)
             await pipe.execute()
 
@@ -87,7 +89,7 @@ class Outbox:
             pipe.lrange(key, 0, -1)
             pipe.delete(key)
             raw, _ = await pipe.execute()
-        return [_restored(item) for item in raw]
+        return [reply_from_json(item) for item in raw]
 
     async def forget(self, conversation_id: str) -> None:
         """Drop the kept replies (the citizen's data is erased)."""

@@ -21,6 +21,9 @@ class Inbound:
     language_choice: str | None = None  # an explicit pick (widget switch, /language)
     citizen_id: str | None = None  # set once the conversation is linked to a citizen
     timestamp: float = field(default_factory=time.time)
+    # A repeat of this message (same id) gets its answer again: the channel shows each reply once
+    # (the web chat widget resends a message whose acknowledgement its dropped connection lost).
+    replay: bool = False
 
     @property
     def conversation_id(self) -> str:

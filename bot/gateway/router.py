@@ -21,8 +21,9 @@ import asyncio
 import dataclasses
 import logging
 
+from bot.conversation.claims import Claims
 from bot.conversation.questions import Question, QuestionKind, Questions
-from bot.conversation.rasa_client import BotClient
+from bot.conversation.rasa_client import BotClient, BotUnavailableError
 from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
 from bot.core import metrics
@@ -62,9 +63,13 @@ class Router:
         handoff: HandoffDesk,
         offers: OfferDesk,
         mydata: MyData,
+        claims: Claims,
         safety: SafetyRules | None = None,
+        repeat_wait: float = 20.0,
     ) -> None:
         self._safety = safety or load_safety()
+        self._claims = claims
+        self._repeat_wait = repeat_wait  # how long a repeat waits for the answer to its first delivery
         self._conversations = conversations
         self._questions = questions
         self._transcripts = transcripts
@@ -74,7 +79,8 @@ class Router:
         self._mydata = mydata
 
     async def handle(self, message: Inbound) -> list[Outbound]:
-        """The replies to ``message``; none for a repeated delivery of the same message."""
+        """The replies to ``message``; for a repeated delivery of it, its answer again (``replay``)
+        or none."""
         with metrics.timed_turn(message.channel):
             replies = await self._handle(message)
         for reply in replies:
@@ -82,13 +88,28 @@ class Router:
         return replies
 
     async def _handle(self, message: Inbound) -> list[Outbound]:
+        """Answer the message once, whichever gateway gets it and however often (bot/conversation/claims.py)."""
+        conversation, message_id = message.conversation_id, message.message_id
+        for _attempt in range(3):
+            if await self._claims.claim(conversation, message_id):
+                break
+            try:
+                earlier = await self._claims.earlier_answer(conversation, message_id, self._repeat_wait)
+            except TimeoutError:
+                raise BotUnavailableError("an earlier delivery of the message is still being answered") from None
+            if earlier is not None:
+                logger.info("repeated delivery of %s message %s", message.channel, message_id)
+                return earlier if message.replay else []
+        else:
+            raise BotUnavailableError("the message could not be claimed")
+        async with self._claims.answering(conversation, message_id):
+            replies = await self._answer(message)
+        await self._claims.answered(conversation, message_id, replies)
+        return replies
+
+    async def _answer(self, message: Inbound) -> list[Outbound]:
         conversation = message.conversation_id
-        first, case = await asyncio.gather(
-            self._conversations.first_delivery(conversation, message.message_id), self._handoff.case(conversation)
-        )
-        if not first:
-            logger.info("duplicate delivery of %s message %s ignored", message.channel, message.message_id)
-            return []
+        case = await self._handoff.case(conversation)
         question = await self._questions.open(conversation)
         if question is not None:  # answered by this message, or closed by it, whichever path it takes
             await self._questions.close(conversation)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import aiohttp
 from redis.asyncio import Redis
 
+from bot.conversation.claims import Claims
 from bot.conversation.delivery import Delivery
 from bot.conversation.limits import RateLimits
 from bot.conversation.outbox import Outbox
@@ -87,7 +88,18 @@ def build_services(
         offers, links, consents, conversations, questions, transcripts, delivery, scheduler, callbacks, texts
     )
     mydata = MyData(links, consents, offers, conversations, questions, rights, texts, settings.transcript_days)
-    router = Router(conversations, questions, transcripts, bot, handoff, offer_desk, mydata)
+    claims = Claims(redis)
+    router = Router(
+        conversations,
+        questions,
+        transcripts,
+        bot,
+        handoff,
+        offer_desk,
+        mydata,
+        claims,
+        repeat_wait=settings.bot_timeout_seconds + 5,
+    )
     return Services(
         conversations=conversations,
         transcripts=transcripts,

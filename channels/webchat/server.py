@@ -9,6 +9,10 @@ its ``session_request`` (our widget) also gets ``lang`` and ``links`` on each re
 a ``chat_error`` ``{code, message}`` event and changes nothing; other conversations are unaffected.
 A client that asks for an acknowledgement of ``user_uttered`` gets ``{ok: true, replies: n}`` after
 the ``n`` replies to it were sent (or ``{ok: false, code}``): it knows the turn is over.
+A ``message_id`` of the client's own in ``user_uttered`` makes the message safe to send again
+(our widget resends a message whose acknowledgement a dropped connection lost): a repeat gets the
+same answer again, never a second one, and each reply carries ``reply_to`` (that id) and
+``index`` so the client shows it once (bot/conversation/claims.py).
 
 Sessions belong to the browser that started them (``bot.privacy.sessions``): the server issues
 the id, and our widget gets a resume secret with it (``session_confirm`` is then
@@ -286,14 +290,18 @@ def setup_webchat(app: web.Application) -> None:
         except WebchatError as error:
             await fail(sid, error)
             return {"ok": False, "code": error.code}
-        message_id = data.get("message_id") if isinstance(data.get("message_id"), str) else uuid.uuid4().hex
+        # A client's own message id makes a resend of the message (its connection dropped before
+        # the acknowledgement) get the same answer again, not a second one (bot/conversation/claims.py).
+        given = data.get("message_id") if isinstance(data.get("message_id"), str) else None
+        message_id = given[:80] if given else uuid.uuid4().hex
         message = Inbound(
             channel="webchat",
             user_id=session_id,
-            message_id=message_id[:80],
+            message_id=message_id,
             text=text,
             language_hint=normalise_language(custom.get("language")),
             language_choice=normalise_language(custom.get("language_choice")),
+            replay=given is not None,
         )
         try:
             replies = await app[ROUTER].handle(message)
@@ -302,6 +310,10 @@ def setup_webchat(app: web.Application) -> None:
             logger.warning("bot unavailable for a web chat message: %s", error)
             await fail(sid, WebchatError("unavailable", "the bot is not available right now"))
             return {"ok": False, "code": "unavailable"}
-        for reply in replies:
-            await sio.emit("bot_uttered", bot_uttered(reply, session.get("extended", False)), to=sid, ignore_queue=True)
+        extended = session.get("extended", False)
+        for index, reply in enumerate(replies):
+            event = bot_uttered(reply, extended)
+            if extended and given:  # the widget shows each reply once, however often it is sent
+                event["reply_to"], event["index"] = message_id, index
+            await sio.emit("bot_uttered", event, to=sid, ignore_queue=True)
         return {"ok": True, "replies": len(replies)}

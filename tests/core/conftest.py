@@ -135,11 +135,13 @@ class Core:
     delivered: Delivered
     redis: Redis
 
-    async def say(self, conversation: str, text: str, message_id: str | None = None) -> list[Outbound]:
+    async def say(
+        self, conversation: str, text: str, message_id: str | None = None, replay: bool = False
+    ) -> list[Outbound]:
         """A citizen message through the router."""
         channel, _, user = conversation.partition(":")
         self._count = getattr(self, "_count", 0) + 1
-        inbound = Inbound(channel, user, message_id or f"m{self._count}", text)
+        inbound = Inbound(channel, user, message_id or f"m{self._count}", text, replay=replay)
         return await self.services.router.handle(inbound)
 
 

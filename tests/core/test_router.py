@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
-from bot.conversation.rasa_client import BotProtocolError
+from bot.conversation.claims import CLAIM_SECONDS, Claims
+from bot.conversation.rasa_client import BotProtocolError, BotUnavailableError
 from bot.core.envelope import BotTurn, Inbound, Outbound
 from tests.core.conftest import Core
 
@@ -15,6 +19,64 @@ async def test_a_repeated_delivery_is_answered_once(core: Core) -> None:
     other = await core.say("webchat:b", "hei", message_id="m-1")  # ids are unique per conversation only
     assert [r.text for r in first] == ["vastaus: hei"] and again == [] and len(other) == 1
     assert [m.conversation_id for m in core.bot.sent] == ["webchat:a", "webchat:b"]
+
+
+async def test_a_resent_web_chat_message_gets_its_answer_again_not_a_second_one(core: Core) -> None:
+    """Issue 13: a message whose acknowledgement a dropped connection lost is sent again by the
+    widget with its id; the bot answers it once and the repeat gets that answer."""
+    first = await core.say("webchat:a", "hei", message_id="w-1", replay=True)
+    again = await core.say("webchat:a", "hei", message_id="w-1", replay=True)
+    assert [r.text for r in again] == [r.text for r in first] == ["vastaus: hei"]
+    assert again[0].language == "fi" and len(core.bot.sent) == 1
+    assert [e["text"] for e in await core.services.transcripts.read("webchat:a")] == ["hei", "vastaus: hei"]
+
+
+async def test_a_repeat_while_the_first_is_answered_waits_for_that_answer(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two gateways got the same message (the citizen reconnected to another replica while the
+    first still worked on it): one bot turn, both get its answer."""
+    original, release = core.bot.send, asyncio.Event()
+
+    async def slow(message: Inbound) -> BotTurn:
+        await release.wait()
+        return await original(message)
+
+    monkeypatch.setattr(core.bot, "send", slow)
+    first = asyncio.create_task(core.say("webchat:a", "hei", message_id="w-1", replay=True))
+    second = asyncio.create_task(core.say("webchat:a", "hei", message_id="w-1", replay=True))
+    await asyncio.sleep(0.5)
+    assert not second.done()  # waiting, not answered empty
+    release.set()
+    assert [r.text for r in await first] == [r.text for r in await second] == ["vastaus: hei"]
+    assert len(core.bot.sent) == 1
+
+
+async def test_the_claim_of_a_gateway_that_died_is_taken_over(core: Core) -> None:
+    """A gateway claimed the message and was killed before answering: its claim is not renewed,
+    lapses within CLAIM_SECONDS, and the repeat is answered."""
+    assert await Claims(core.redis).claim("webchat:a", "w-1")  # the dead gateway's claim
+    started = time.monotonic()
+    replies = await core.say("webchat:a", "hei", message_id="w-1", replay=True)
+    assert [r.text for r in replies] == ["vastaus: hei"]
+    assert time.monotonic() - started < CLAIM_SECONDS + 1
+
+
+async def test_a_failed_answer_gives_up_its_claim_so_a_retry_is_answered(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = core.bot.send
+
+    async def down(message: Inbound) -> BotTurn:
+        raise BotUnavailableError("Rasa is restarting")
+
+    monkeypatch.setattr(core.bot, "send", down)
+    with pytest.raises(BotUnavailableError):
+        await core.say("webchat:a", "hei", message_id="w-1", replay=True)
+    monkeypatch.setattr(core.bot, "send", original)
+    started = time.monotonic()
+    assert [r.text for r in await core.say("webchat:a", "hei", message_id="w-1", replay=True)] == ["vastaus: hei"]
+    assert time.monotonic() - started < 1  # at once, not after the claim lapsed
 
 
 async def test_each_turn_is_in_the_transcript_with_what_the_bot_understood(core: Core) -> None:

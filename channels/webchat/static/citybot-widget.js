@@ -41,6 +41,8 @@
     everConnected: false,
     failures: 0,
     pending: [], // messages written while not connected: sent as soon as the session is back
+    inflight: {}, // message id -> [message, extra]: sent, not yet acknowledged; resent on reconnect
+    shown: [], // "<message id>#<index>" of the replies shown (a resent message's answer comes again)
     withAgent: sessionStorage.getItem("citybot.withAgent") === "1", // a person answers, not the bot
     unanswered: [], // the citizen's messages since the last reply: their language is known only then
     typingTimer: null,
@@ -227,9 +229,15 @@
       state.everConnected = true;
       state.failures = 0;
       var queued = state.pending.splice(0);
-      queued.forEach(function (item) { emit(item[0], item[1]); });
+      queued.forEach(function (item) { emit(item[0], item[1], item[2]); });
     });
     state.socket.on("bot_uttered", function (reply) {
+      if (reply.reply_to !== undefined) {
+        var key = reply.reply_to + "#" + reply.index;
+        if (state.shown.indexOf(key) >= 0) return; // already shown: the answer to a resent message
+        state.shown.push(key);
+        if (state.shown.length > 200) state.shown.shift();
+      }
       hideTyping();
       if (reply.lang && pickLang(reply.lang) && reply.lang !== state.lang) {
         state.lang = reply.lang;
@@ -255,6 +263,13 @@
       }
     });
     state.socket.on("disconnect", function () {
+      // Messages sent but not acknowledged may not have been answered (the server replica died):
+      // they go again, first, with their ids; the server answers each once (docs/operations.md).
+      var unacknowledged = Object.keys(state.inflight).map(function (id) {
+        return [state.inflight[id][0], state.inflight[id][1], id];
+      });
+      state.inflight = {};
+      state.pending = unacknowledged.concat(state.pending);
       state.confirmed = false;
       state.dropped = true;
       setStatus("reconnecting");
@@ -267,15 +282,26 @@
     });
   }
 
-  function emit(message, extra) {
+  function newMessageId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+  }
+
+  function emit(message, extra, id) {
+    id = id || newMessageId();
     if (!state.socket || !state.socket.connected || !state.sessionId || !state.confirmed) {
-      state.pending.push([message, extra]);
+      state.pending.push([message, extra, id]);
       if (state.everConnected || state.failures) setStatus(state.failures >= 3 ? "unreachable" : "reconnecting");
       return true;
     }
     var customData = { language: state.lang };
     Object.keys(extra || {}).forEach(function (k) { customData[k] = extra[k]; });
-    state.socket.emit("user_uttered", { message: message, session_id: state.sessionId, customData: customData });
+    state.inflight[id] = [message, extra];
+    state.socket.emit(
+      "user_uttered",
+      { message: message, session_id: state.sessionId, customData: customData, message_id: id },
+      function () { delete state.inflight[id]; } // answered, or refused with a chat_error
+    );
     if (!state.withAgent) showTyping("typing", 15000); // an agent's answer takes its own time
     return true;
   }
