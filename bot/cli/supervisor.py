@@ -298,6 +298,11 @@ class Stack(AbstractContextManager["Stack"]):
             ACTION_SERVER_URL=self.settings.actions_url,
             CITYBOT_RASA_TOKEN=self.settings.rasa_token,
             SANIC_WORKERS=str(self.settings.rasa_workers),  # Rasa's workers share the Redis lock store
+            # A conversation's lock in Rasa's lock store outlives a Rasa process killed mid-turn by
+            # this long (Rasa's default, 60 s, kept that conversation waiting a minute on the other
+            # processes). Longer than any turn takes (a turn times out after 15 s in the gateway,
+            # but lasts under 1 s at saturation: docs/performance.md).
+            TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME", "5"),
         )
         env.update(self.extra_env)
         self.progress("[2/4] Action server ...")

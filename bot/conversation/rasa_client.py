@@ -21,6 +21,10 @@ class BotUnavailableError(CitybotError):
     """Rasa did not answer, or answered with an error."""
 
 
+class _Interrupted(BotUnavailableError):
+    """The bot process closed the connection mid-turn (it died): safe to try another."""
+
+
 class BotProtocolError(BotUnavailableError):
     """The bot answered with a request the gateway does not know: nothing is acted on."""
 
@@ -101,6 +105,8 @@ class RasaClient:
                     return await response.json()
             except aiohttp.ClientConnectorError as exc:  # not reached: safe to try the next process
                 refused = exc
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                raise _Interrupted(f"bot process went away: {exc.__class__.__name__}") from exc
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # not builtin TimeoutError on 3.10
                 raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
         raise BotUnavailableError(f"bot unreachable: {refused.__class__.__name__}") from refused
@@ -113,14 +119,27 @@ class RasaClient:
             "channel": message.channel,
             "metadata": message.metadata(),
         }
-        data = await self._post("/webhooks/citybot/webhook", json=body, headers=self._headers)
-        language = data.get("language") if isinstance(data.get("language"), str) else None
-        replies = [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
-        if not replies:
-            # Every turn of ours ends in a reply or a request; none means the bot failed inside
-            # (its action server unreachable: Rasa logs it and answers 200 with nothing). The
-            # citizen is told to try again instead of hearing nothing.
-            raise BotUnavailableError("the bot gave no reply")
+        # Every turn of ours ends in a reply or a request; none means the bot failed inside (its
+        # action server died or cannot be reached: Rasa logs it and answers 200 with nothing). That,
+        # or the Rasa process dying mid-turn, is tried once more, on the next process: another
+        # action server replica or Rasa process answers (at least once to the bot; the citizen
+        # sees one answer). A turn that timed out is not sent again: it may still be running.
+        # If the second try fails too, the citizen is told to try again, never left in silence.
+        for attempt in (1, 2):
+            try:
+                data = await self._post("/webhooks/citybot/webhook", json=body, headers=self._headers)
+            except _Interrupted as error:
+                if attempt == 2:
+                    raise BotUnavailableError(str(error)) from error
+                logger.warning("%s; trying the message once more", error)
+                continue
+            language = data.get("language") if isinstance(data.get("language"), str) else None
+            replies = [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
+            if replies:
+                break
+            if attempt == 2:
+                raise BotUnavailableError("the bot gave no reply")
+            logger.warning("the bot gave no reply (its action server?); trying the message once more")
         understood = data.get("understood") if isinstance(data.get("understood"), dict) else {}
         intent = understood.get("intent") if isinstance(understood.get("intent"), str) else None
         confidence = understood.get("confidence")
