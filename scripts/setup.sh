@@ -86,6 +86,17 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# tests/test_deploy.py renders the Kubernetes manifests with kubectl's kustomize (no cluster).
+if ! command -v kubectl >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> Installing kubectl (renders deploy/k8s for the tests)"
+    apt-get update -qq && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 \
+      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null; }
+  else
+    echo "warning: kubectl is not installed; tests/test_deploy.py will fail. Install kubectl (1.27 or newer)." >&2
+  fi
+fi
+
 # The browser tests check that Rasa's own web chat widget (npm package rasa-webchat 1.x) works
 # with our server unchanged. Its lib/index.js is a self-contained bundle: take it from the
 # registry's package, without its 590 build dependencies.

@@ -486,3 +486,32 @@ async def test_a_turn_the_bot_answers_with_nothing_is_a_clear_error(aiohttp_serv
         client = RasaClient(session, base, "token", timeout=5)
         with pytest.raises(BotUnavailableError, match="no reply"):
             await client.send(Inbound(channel="webchat", user_id="u", message_id="m", text="hei"))
+
+
+async def test_a_turn_interrupted_by_a_dying_process_is_tried_once_more(aiohttp_server: ServerFactory) -> None:
+    """Issue 13, scale-out: the action server replica died under a turn (Rasa answers nothing) or
+    the Rasa process died mid-turn (the connection closes): the turn is tried once more, on the
+    next process, and the citizen gets the answer."""
+    import aiohttp
+
+    from bot.conversation.rasa_client import RasaClient
+    from bot.core.envelope import Inbound
+
+    calls: list[str] = []
+
+    async def flaky(request: web.Request) -> web.StreamResponse:
+        calls.append(request.path)
+        if len(calls) == 1:
+            return web.json_response({"replies": [], "language": "fi"})  # its action server died
+        if len(calls) == 3:
+            assert request.transport is not None
+            request.transport.close()  # the Rasa process died mid-turn
+            return web.Response()
+        return web.json_response({"replies": [{"text": "Oodi on auki."}], "language": "fi"})
+
+    base = await fake_bot(aiohttp_server, flaky)
+    async with aiohttp.ClientSession() as session:
+        client = RasaClient(session, base, "token", timeout=5)
+        for count, message_id in ((2, "m1"), (4, "m2")):
+            turn = await client.send(Inbound(channel="webchat", user_id="u", message_id=message_id, text="hei"))
+            assert [r.text for r in turn.replies] == ["Oodi on auki."] and len(calls) == count

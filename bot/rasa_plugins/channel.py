@@ -106,7 +106,11 @@ class CitybotInput(InputChannel):
         hook = Blueprint("citybot_webhook", __name__)
 
         @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
+        async def health(request: Request) -> HTTPResponse:
+            # Readiness without the token (Kubernetes' probe): ready once the model is loaded.
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"status": "loading"}, status=503)
             return response.json({"status": "ok"})
 
         @hook.route("/metrics", methods=["GET"])
