@@ -32,7 +32,7 @@ from bot.core.errors import ServiceStartError
 from bot.core.paths import CREDENTIALS_FILE, ENDPOINTS_FILE, PROJECT_ROOT, rasa_python
 from bot.core.private_files import open_private_log, private_dir, write_private
 from bot.core.settings import Settings
-from bot.store import keys
+from bot.store.restarts import count_restarts
 
 logger = logging.getLogger(__name__)
 # A process that dies is restarted after RESTART_BACKOFF_FIRST seconds, doubled for each restart
@@ -234,7 +234,7 @@ class Stack(AbstractContextManager["Stack"]):
 
     def _metrics_dir(self, name: str) -> str:
         """An empty private folder for the metrics of ``name``'s workers (bot/core/prometheus.py)."""
-        path = self.settings.data_dir / "metrics" / name
+        path = private_dir(self.settings.data_dir / "metrics") / name
         shutil.rmtree(path, ignore_errors=True)
         return str(private_dir(path))
 
@@ -441,9 +441,8 @@ class Stack(AbstractContextManager["Stack"]):
         try:
             client = redis.Redis.from_url(self.settings.redis.url, socket_timeout=1, socket_connect_timeout=1)
             with contextlib.closing(client):
-                for name, count in list(self._unrecorded.items()):
-                    client.hincrby(keys.PROCESS_RESTARTS, name, count)
-                    del self._unrecorded[name]
+                count_restarts(client, self._unrecorded)
+            self._unrecorded.clear()
         except (redis.RedisError, OSError):
             logger.debug("restarts not counted in Redis yet: %s", self._unrecorded)
 

@@ -51,6 +51,12 @@ class Claims:
         key = keys.seen(conversation_id, message_id)
         return bool(await self._redis.set(key, BUSY, nx=True, px=self._claim_ms))
 
+    async def first(self, conversation_id: str, message_id: str) -> bool:
+        """True the first time a message id is seen, for what is handled without an answer to
+        repeat (a Telegram link code): a repeat is then simply ignored."""
+        key = keys.seen(conversation_id, message_id)
+        return bool(await self._redis.set(key, "[]", nx=True, ex=ANSWER_SECONDS))
+
     @contextlib.asynccontextmanager
     async def answering(self, conversation_id: str, message_id: str) -> AsyncIterator[None]:
         """Keep the claim while the block answers the message; give it up if the block fails, so

@@ -1,4 +1,4 @@
-"""Conversation records and message de-duplication (keys ``conv:`` and ``seen:``).
+"""Conversation records (key ``conv:``); messages are de-duplicated by bot/conversation/claims.py.
 
 The record of a conversation (``conv:<conversation id>``) is a hash with ``channel``,
 ``language``, ``first_seen`` and ``last_seen``, ``stopped`` (the citizen said /stop: no
@@ -14,18 +14,12 @@ from redis.asyncio import Redis
 
 from bot.store import keys
 
-DEDUPE_SECONDS = 24 * 3600
-
 
 class Conversations:
     """Shared conversation state; any gateway process may read and write it."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-
-    async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
-        """True the first time a message id is seen in a conversation; False for a repeat."""
-        return bool(await self._redis.set(keys.seen(conversation_id, message_id), "1", nx=True, ex=DEDUPE_SECONDS))
 
     async def touch(self, conversation_id: str, channel: str, language: str | None) -> None:
         """Record activity (and the latest language) of a conversation."""

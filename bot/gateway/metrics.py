@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.core.metrics import QUEUE_LENGTH, QUEUE_OLDEST, RESTARTS
 from bot.core.prometheus import exposition
 from bot.gateway.typedefs import HANDOFF, REDIS
-from bot.store import keys
+from bot.store.restarts import restart_counts
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -18,7 +18,7 @@ async def metrics(request: web.Request) -> web.Response:
     for queue, (count, longest) in (await request.app[HANDOFF].queue_state()).items():
         QUEUE_LENGTH.labels(queue).set(count)
         QUEUE_OLDEST.labels(queue).set(longest)
-    for process, count in (await request.app[REDIS].hgetall(keys.PROCESS_RESTARTS)).items():
-        RESTARTS.labels(process).set(int(count))
+    for process, count in (await restart_counts(request.app[REDIS])).items():
+        RESTARTS.labels(process).set(count)
     body, content_type = exposition()
     return web.Response(body=body, headers={"Content-Type": content_type})

@@ -28,6 +28,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.conversation.claims import Claims
 from bot.conversation.delivery import DeliveryError
 from bot.conversation.limits import RateLimits
 from bot.conversation.rasa_client import BotUnavailableError
@@ -86,6 +87,7 @@ class TelegramChannel:
         self._conversations = conversations
         self._mydata = mydata
         self._redis = redis  # the button payloads (``tgbutton:``), which this channel owns
+        self._claims = Claims(redis)  # a link code's update is handled once
         self._settings = settings
         self._strings = channel_strings()
         application.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._on_command))
@@ -128,7 +130,7 @@ class TelegramChannel:
         assert chat is not None
         language = normalise_language(user.language_code if user else None) or "fi"
         conversation = f"telegram:{chat.id}"
-        if not await self._conversations.first_delivery(conversation, str(update.update_id)):
+        if not await self._claims.first(conversation, str(update.update_id)):
             return
         if chat.type != ChatType.PRIVATE:
             logger.info("Telegram link code refused: a %s chat", chat.type)
