@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -170,3 +172,33 @@ async def test_the_citizens_message_gets_the_language_they_wrote_in(browser: Bro
     await page.reload()
     await page.wait_for_selector(".cb-user", state="attached")  # restored (the panel starts closed)
     assert await page.locator(".cb-user").last.get_attribute("lang") == "sv"  # and so it is kept
+
+
+async def test_a_message_in_flight_when_the_gateway_dies_is_sent_again_and_answered_once(
+    browser: Browser, site: str, stack: Stack
+) -> None:
+    """Issue 13: the widget keeps a message until it is acknowledged. The gateway dies while the
+    bot works on it: after reconnecting, the widget sends it again with its id, and the citizen
+    sees one answer (before, the message was lost without a word)."""
+    [gateway] = [m for m in stack.processes if m.name == "gateway"]
+    [rasa] = [m for m in stack.processes if m.name == "rasa"]
+    page = await browser.new_page()
+    await page.add_init_script("localStorage.setItem('citybot.lang', 'en')")
+    await open_widget(page, site)
+    await say(page, "hello")
+    before = await page.locator(".cb-bot").count()
+    os.killpg(rasa.process.pid, signal.SIGSTOP)  # the bot is slow to answer ...
+    try:
+        await page.keyboard.type("how do I renew my library loans?")
+        await page.keyboard.press("Enter")
+        await asyncio.sleep(1.5)  # ... the message is with the gateway, not answered ...
+        os.killpg(gateway.process.pid, signal.SIGKILL)  # ... when the gateway dies
+        gateway.process.wait()
+    finally:
+        os.killpg(rasa.process.pid, signal.SIGCONT)
+    await asyncio.to_thread(stack.restart, "gateway")
+    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
+    assert "Helmet" in await page.locator(".cb-bot").last.inner_text()
+    await asyncio.sleep(2)  # nothing more comes: one answer, shown once
+    assert await page.locator(".cb-bot").count() == before + 1
+    assert await page.locator(".cb-user", has_text="library loans").count() == 1

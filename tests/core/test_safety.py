@@ -175,3 +175,16 @@ async def test_an_emergency_closes_an_open_question(core: Core) -> None:
     await core.say("webchat:a", "naapurissa palaa, savua joka puolella")
     await core.say("webchat:a", "kyllä")
     assert await core.services.links.citizen_of("webchat:a") == "citizen-1"
+
+
+def test_the_model_scores_a_message_as_its_pipeline_does() -> None:
+    """Issue 13's profile: the model scores one message through its fitted parts, not through the
+    pipeline (joblib on every call); the probabilities are the pipeline's."""
+    from bot.safety.classifier import load_model
+
+    model = load_model()
+    for language in LANGUAGES:
+        cases = yaml.safe_load((DATA / f"safety_{language}.yml").read_text(encoding="utf-8"))["cases"]
+        for case in cases[:40]:
+            fast, slow = model.probabilities(case["text"]), model.pipeline_probabilities(case["text"])
+            assert fast.keys() == slow.keys() and all(abs(fast[k] - slow[k]) < 1e-9 for k in fast), case["text"]

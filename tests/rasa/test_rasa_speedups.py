@@ -93,3 +93,24 @@ def test_an_action_call_carries_the_latest_events_and_the_same_everything_else()
         k: v for k, v in slow["tracker"].items() if k != "events"
     }
     assert {k: v for k, v in fast.items() if k != "tracker"} == {k: v for k, v in slow.items() if k != "tracker"}
+
+
+def test_event_and_slot_classes_are_found_as_rasa_finds_them() -> None:
+    """Issue 13: Rasa walked every subclass of Event for every event of every tracker it read
+    (21 % of its CPU at saturation); the cached lookup gives the same class for every name."""
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.slots import Slot
+
+    rasa_speedups.install()
+    assert getattr(Event.resolve_by_type, "_citybot_cached", False)
+    for base, original in ((Event, rasa_speedups.RASA_EVENT_RESOLVE), (Slot, rasa_speedups.RASA_SLOT_RESOLVE)):
+        names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(base)}
+        assert len(names) > 5
+        for name in names:
+            assert base.resolve_by_type(name) is original(name)
+    assert Event.resolve_by_type("topic") is None  # Rasa's own answers for the rest
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    assert Event.resolve_by_type("no_such_event", default=Event) is Event
+    assert Slot.resolve_by_type("rasa.shared.core.slots.TextSlot") is Slot.resolve_by_type("text")
