@@ -18,6 +18,7 @@ from typing import Any, Dict, List
 
 import joblib
 import numpy as np
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -139,12 +140,20 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, stored["pipeline"], stored["vocabulary"])
 
+    def decision_function(self, texts: List[str]) -> np.ndarray:
+        """The pipeline's scores, through its fitted parts: the pipeline's FeatureUnion goes
+        through joblib on every call, about a tenth of Rasa's CPU at saturation (py-spy, issue 13)."""
+        assert self._pipeline is not None
+        union = self._pipeline.named_steps["features"]
+        features = scipy.sparse.hstack([part.transform(texts) for _, part in union.transformer_list]).tocsr()
+        return np.asarray(self._pipeline.named_steps["svm"].decision_function(features))
+
     def process(self, messages: List[Message]) -> List[Message]:
         """Set the intent and a ranking with softmax confidences on each message."""
         if self._pipeline is None:
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
-        scores = np.atleast_2d(self._pipeline.decision_function(texts))
+        scores = np.atleast_2d(self.decision_function(texts))
         classes = self._pipeline.classes_
         for message, row in zip(messages, scores, strict=True):
             if not message.get(TEXT):

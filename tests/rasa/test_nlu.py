@@ -72,3 +72,18 @@ def test_word_salad_about_a_topic_falls_back_and_real_questions_do_not(model_pat
         assert parsed.get("incoherent") and parsed["intent"]["name"] == "nlu_fallback", parsed["text"]
     for parsed in asyncio.run(parse(questions)):
         assert not parsed.get("incoherent") and parsed["intent"]["name"].startswith("faq_"), parsed["text"]
+
+
+def test_the_classifier_scores_through_its_fitted_parts_as_its_pipeline_does() -> None:
+    """Issue 13's profile: scoring skips the pipeline's joblib machinery; the scores are the same."""
+    import numpy as np
+
+    from nlu.components.linear_intent_classifier import LinearIntentClassifier, build_pipeline
+
+    config = LinearIntentClassifier.get_default_config()
+    cases = load_cases([Path(f"tests/data/heldout_{language}.yml") for language in LANGUAGES])[::5]
+    texts, labels = [c["text"] for c in cases], [c["label"] for c in cases]
+    pipeline = build_pipeline(config).fit(texts, labels)
+    classifier = LinearIntentClassifier(config, None, None, pipeline)  # type: ignore[arg-type]
+    probes = texts[::7] + ["blorf snark", "milloin Oodi on auki?", "var lämnar jag batterier"]
+    assert np.allclose(classifier.decision_function(probes), pipeline.decision_function(probes), atol=1e-12)
