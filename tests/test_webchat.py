@@ -423,8 +423,8 @@ async def test_metrics_count_messages_and_replies_and_name_no_one(gateway: str, 
     await citizen.replies(1)
     after = await scrape()
     assert (
-        value(after, 'citybot_messages_in_total{channel="webchat"}')
-        == value(before, 'citybot_messages_in_total{channel="webchat"}') + 1
+        value(after, 'citybot_messages_in_total{channel="webchat",language="fi"}')
+        == value(before, 'citybot_messages_in_total{channel="webchat",language="fi"}') + 1
     )
     assert value(after, 'citybot_reply_seconds_count{channel="webchat"}') > value(
         before, 'citybot_reply_seconds_count{channel="webchat"}'

@@ -15,7 +15,9 @@ from contextlib import contextmanager
 
 from prometheus_client import Counter, Gauge, Histogram
 
-MESSAGES_IN = Counter("citybot_messages_in", "Citizen messages received", ["channel"])
+MESSAGES_IN = Counter(
+    "citybot_messages_in", "Citizen messages received, by the language they were answered in", ["channel", "language"]
+)
 REPLIES_OUT = Counter("citybot_replies_out", "Replies sent to citizens", ["channel", "language", "sender"])
 REPLY_SECONDS = Histogram(
     "citybot_reply_seconds",
@@ -30,14 +32,22 @@ OFFER_STATUSES = Counter("citybot_offer_statuses", "Offers moved to a status", [
 QUEUE_LENGTH = Gauge("citybot_handoff_queue_length", "Conversations waiting for a person", ["queue"])
 RESTARTS = Gauge("citybot_process_restarts", "Processes restarted by `python -m bot run`, per kind", ["process"])
 QUEUE_OLDEST = Gauge("citybot_handoff_oldest_wait_seconds", "The longest wait in the queue now", ["queue"])
+HANDOFF_WAIT = Histogram(
+    "citybot_handoff_wait_seconds",
+    "How long a citizen waited in the queue before an agent took the conversation",
+    ["queue"],
+    buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600),
+)
 
 
 @contextmanager
-def timed_turn(channel: str) -> Iterator[None]:
-    """Count one citizen message of ``channel`` and time its answer."""
-    MESSAGES_IN.labels(channel).inc()
+def timed_turn(channel: str) -> Iterator[list[str | None]]:
+    """Count one citizen message of ``channel`` and time its answer. The block appends the
+    language the message was answered in to the list it gets ("unknown" if it does not)."""
+    language: list[str | None] = []
     started = time.perf_counter()
     try:
-        yield
+        yield language
     finally:
         REPLY_SECONDS.labels(channel).observe(time.perf_counter() - started)
+        MESSAGES_IN.labels(channel, next((lang for lang in language if lang), "unknown")).inc()

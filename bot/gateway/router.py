@@ -81,8 +81,9 @@ class Router:
     async def handle(self, message: Inbound) -> list[Outbound]:
         """The replies to ``message``; for a repeated delivery of it, its answer again (``replay``)
         or none."""
-        with metrics.timed_turn(message.channel):
+        with metrics.timed_turn(message.channel) as language:
             replies = await self._handle(message)
+            language.extend(reply.language for reply in replies)
         for reply in replies:
             metrics.REPLIES_OUT.labels(message.channel, reply.language or "unknown", reply.sender).inc()
         return replies

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from redis.asyncio import Redis
 
-from bot.core import clock
+from bot.core import clock, metrics
 from bot.core.errors import CodedError
 from bot.handoff.agents import Agents
 from bot.knowledge.handoff_config import HandoffConfig
@@ -300,6 +300,7 @@ class Handoff:
         if not await self._claim(keys=names, args=[conversation_id, agent, f"{time.time():.3f}"]):
             raise HandoffError("taken", "another agent took this conversation")
         await self._event("claimed", conversation_id, agent)
+        metrics.HANDOFF_WAIT.labels(case.queue).observe(max(0.0, time.time() - case.queued_at))
         return await self.case(conversation_id)
 
     async def held(self, conversation_id: str, agent: str) -> Case:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.core.protocol import Notice
 from bot.handoff.agents import Agent
@@ -61,8 +62,10 @@ async def test_claim_chat_transfer_end_and_rating(core: Core) -> None:
     desk = core.services.handoff
     await online(core, ANNA, BO)
     await core.say("webchat:a", "/request_human")
+    waits = REGISTRY.get_sample_value("citybot_handoff_wait_seconds_count", {"queue": "fi"}) or 0
     case, joined = await desk.claim("webchat:a", ANNA)
     assert case.mode is CaseMode.AGENT and joined.notice is Notice.AGENT_JOINED and "Anna K." in joined.text
+    assert REGISTRY.get_sample_value("citybot_handoff_wait_seconds_count", {"queue": "fi"}) == waits + 1  # metrics
     await desk.announce("webchat:a", [joined])
     assert await core.say("webchat:a", "hei Anna") == []  # the agent answers, not the bot
     await desk.reply("webchat:a", ANNA, "Hei, miten voin auttaa?")
