@@ -34,6 +34,7 @@ from bot.handoff.service import HandoffDesk, bot_entry
 from bot.knowledge.vocabulary import known_share
 from bot.mydata.in_chat import DELETE_YES, UNLINK_PAYLOAD, UNLINK_YES, MyData, confirmation
 from bot.offers.desk import WHY_PAYLOAD, OfferDesk, parse_offer_payload
+from bot.privacy.masking import Masker, default_masker
 from bot.safety.detector import Danger, Finding, SafetyRules, load_safety
 
 logger = logging.getLogger(__name__)
@@ -66,9 +67,11 @@ class Router:
         claims: Claims,
         safety: SafetyRules | None = None,
         repeat_wait: float = 20.0,
+        masker: Masker | None = None,
     ) -> None:
         self._safety = safety or load_safety()
         self._claims = claims
+        self._masker = masker or default_masker()
         self._repeat_wait = repeat_wait  # how long a repeat waits for the answer to its first delivery
         self._conversations = conversations
         self._questions = questions
@@ -108,7 +111,26 @@ class Router:
         await self._claims.answered(conversation, message_id, replies)
         return replies
 
+    async def _masked(self, message: Inbound) -> Inbound:
+        """The message with its personal data masked (bot/privacy/masking.py), before the bot,
+        the transcript, the safety check or any log sees it. Button payloads are ours: kept."""
+        if message.text.startswith("/"):
+            return message
+        found = self._masker.find(message.text)
+        if not found:
+            return message
+        language = (
+            message.language_choice
+            or await self._conversations.language(message.conversation_id)
+            or message.language_hint
+            or "fi"
+        )
+        masked = self._masker.mask(message.text, language, found)
+        logger.info("masked %s in a %s message", ", ".join(sorted({f.kind.value for f in found})), message.channel)
+        return dataclasses.replace(message, text=masked.text)
+
     async def _answer(self, message: Inbound) -> list[Outbound]:
+        message = await self._masked(message)
         conversation = message.conversation_id
         case = await self._handoff.case(conversation)
         question = await self._questions.open(conversation)
