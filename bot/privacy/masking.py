@@ -162,7 +162,8 @@ def load_masking(directory: Path | None = None) -> MaskingConfig:
         data = WordsLoader(path.read_text(encoding="utf-8")).get_single_data()
     except Exception as error:  # noqa: BLE001 - any failure to read it is the editors' error
         raise KnowledgeError(f"{path}: {error}") from error
-    labels = {kind: trilingual((data.get("labels") or {}).get(kind.value), f"{path}: labels.{kind.value}") for kind in Kind}
+    given = data.get("labels") or {}
+    labels = {kind: trilingual(given.get(kind.value), f"{path}: labels.{kind.value}") for kind in Kind}
     streets = data.get("streets") or {}
     if set(streets) != set(LANGUAGES) or not all(streets.values()):
         raise KnowledgeError(f"{path}: streets needs word endings for fi, sv and en")
