@@ -5,6 +5,7 @@ import logging
 from aiohttp import web
 
 from bot.core.settings import load_settings
+from bot.gateway.access_log import TemplateAccessLogger
 from bot.gateway.app import create_app
 from channels.backoffice import setup_backoffice
 from channels.console import setup_console
@@ -17,7 +18,14 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     app = create_app(settings, [setup_webchat, setup_telegram, setup_console, setup_backoffice])
-    web.run_app(app, host=settings.gateway_host, port=settings.gateway_port, print=None, shutdown_timeout=5)
+    web.run_app(
+        app,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        print=None,
+        shutdown_timeout=5,
+        access_log_class=TemplateAccessLogger,  # route templates, never a citizen's id (issue 14)
+    )
 
 
 if __name__ == "__main__":
