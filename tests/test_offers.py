@@ -15,6 +15,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -513,6 +514,18 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     assert status == 200 and export["citizen_id"] == who
     assert export["conversations"][0]["conversation"] == f"webchat:{sid}"
     assert any("Elsa" in e["text"] for e in export["conversations"][0]["transcript"])
+    # Issue 14: every time in one form, ISO 8601 with Helsinki's offset (consents were Unix
+    # floats, offers in the server's zone).
+    times = [export["exported_at"], *(h["at"] for h in export["consent"]["history"])]
+    times += [state["at"] for state in export["consent"]["current"].values()]
+    for offer in export["offers"]:
+        times += [offer["respond_by"], offer["created_at"], offer["updated_at"], *(h["at"] for h in offer["history"])]
+    conversation = export["conversations"][0]
+    times += [conversation["record"]["first_seen"], conversation["record"]["last_seen"]]
+    times += [conversation["link"]["linked_at"], *(e["at"] for e in conversation["transcript"])]
+    assert len(times) >= 10
+    for value in times:
+        assert isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00", value), value
     status, erased = await city.call("DELETE", f"/api/v1/citizens/{who}")
     assert status == 200 and erased["deleted_conversations"] == 1
     assert await city.redis.exists(keys.transcript(f"webchat:{sid}")) == 0

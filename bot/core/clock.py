@@ -18,3 +18,14 @@ def now() -> datetime:
             moment = moment.replace(tzinfo=CITY_TZ)
         return moment.astimezone(CITY_TZ)
     return datetime.now(CITY_TZ)
+
+
+def iso(moment: "float | str | datetime") -> str:
+    """A time as the API and the exports give it: ISO 8601 to the second, with the city's offset
+    (``2026-12-20T12:00:00+02:00``). Takes a Unix time (a number or its text) or a datetime (one
+    without a zone is taken as the city's)."""
+    if isinstance(moment, datetime):
+        local = moment.astimezone(CITY_TZ) if moment.tzinfo else moment.replace(tzinfo=CITY_TZ)
+    else:
+        local = datetime.fromtimestamp(float(moment), CITY_TZ)
+    return local.isoformat(timespec="seconds")

@@ -7,7 +7,7 @@ queue entry (a forgotten conversation must not keep a place in a queue).
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
 from typing import Any
 
 from bot.conversation.outbox import Outbox
@@ -15,11 +15,21 @@ from bot.conversation.questions import Questions
 from bot.conversation.records import Conversations
 from bot.conversation.trackers import Trackers
 from bot.conversation.transcripts import Transcripts
+from bot.core.clock import iso
 from bot.handoff.cases import Handoff
 from bot.offers.store import Offers
 from bot.privacy.consent import PURPOSES, Consents
 from bot.privacy.identity import Links
 from bot.privacy.sessions import WebSessions
+
+# Times kept as Unix times in Redis, given as ISO 8601 with the city's offset in an export.
+RECORD_TIMES = ("first_seen", "last_seen", "danger_at")
+LINK_TIMES = ("linked_at", "expires_at")
+
+
+def _times(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """``data`` with its Unix times under ``names`` as ISO 8601 in the city's time zone."""
+    return {key: iso(value) if key in names and value not in (None, "") else value for key, value in data.items()}
 
 
 class DataRights:
@@ -70,21 +80,21 @@ class DataRights:
                 {
                     "conversation": conversation,
                     "channel": conversation.split(":")[0],
-                    "record": await self._conversations.record(conversation),
-                    "link": await self._links.record(conversation),
-                    "transcript": await self._transcripts.read(conversation),
+                    "record": _times(await self._conversations.record(conversation), RECORD_TIMES),
+                    "link": _times(await self._links.record(conversation), LINK_TIMES),
+                    "transcript": [_times(entry, ("at",)) for entry in await self._transcripts.read(conversation)],
                 }
             )
         return {
             "citizen_id": citizen,
-            "exported_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "exported_at": iso(time.time()),
             "consent": {
                 "current": {
-                    purpose: vars(state)
+                    purpose: _times(vars(state), ("at",))
                     for purpose in PURPOSES
                     if (state := await self._consents.current(citizen, purpose)) is not None
                 },
-                "history": await self._consents.history(citizen),
+                "history": [_times(change, ("at",)) for change in await self._consents.history(citizen)],
             },
             "offers": [
                 {**o.public(), "history": await self._offers.history(o.offer_id)}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from bot.conversation.delivery import Delivery, DeliveryError
@@ -202,7 +202,7 @@ class OfferDesk:
             "citizen_id": offer.citizen_id,
             "status": status,
             "cause": cause,
-            "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "at": clock.iso(time.time()),
         }
         if current and current.change_request:
             payload["change_request"] = current.change_request

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from redis.asyncio import Redis
 
+from bot.core.clock import iso
 from bot.core.errors import CodedError
 from bot.privacy.identity import CITIZEN_ID
 from bot.store import keys
@@ -102,7 +103,7 @@ class Offer:
             "citizen_id": self.citizen_id,
             "kind": self.kind,
             "details": self.details,
-            "respond_by": self.respond_by.isoformat(),
+            "respond_by": iso(self.respond_by),
             "on_silence": self.on_silence,
             "status": self.status,
             "created_at": _iso(self.created_at),
@@ -114,7 +115,7 @@ class Offer:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+    return iso(epoch)
 
 
 def parse_offer(body: Any, system: str, now: float | None = None) -> Offer:

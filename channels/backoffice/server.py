@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 import yaml
 from aiohttp import web
 
+from bot.core.clock import iso
 from bot.core.inbound import InboundError, parse_json
 from bot.gateway.typedefs import CONSENTS, MYDATA, OFFERS, RIGHTS, SETTINGS, SYSTEMS
 from bot.offers.store import OFFER_ID, OfferError, parse_offer
@@ -164,9 +165,8 @@ async def set_consent(request: web.Request, system: System) -> web.Response:
         return error(400, "bad_consent", str(exc))
     state = await request.app[CONSENTS].current(citizen, purpose)
     assert state is not None
-    return web.json_response(
-        {"purpose": purpose, "granted": state.granted, "changed": changed, "channel": state.channel}
-    )
+    body = {"purpose": purpose, "granted": state.granted, "changed": changed, "channel": state.channel}
+    return web.json_response({**body, "at": iso(state.at)})
 
 
 def setup_backoffice(app: web.Application) -> None:
