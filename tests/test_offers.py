@@ -817,3 +817,36 @@ async def test_f2_a_system_is_confined_to_its_scopes_and_its_own_citizens(
     assert status == 201
     status, listed = await city.call("GET", f"/api/v1/citizens/{own}/offers", token=plain_token)
     assert status == 200 and [o["kind"] for o in listed["offers"]] == ["daycare_placement"]
+
+
+# Keys without an expiry by design: configuration and counters of the service itself, bounded
+# streams and sets of ids whose members are removed when done (docs/privacy.md).
+PERMANENT = {"citybot:agents", "citybot:agent", "citybot:queue", "citybot:jobs", "citybot:handoff", "citybot:process"}
+
+
+async def test_every_key_a_conversation_leaves_expires(city: City, citizens: Any) -> None:
+    """Issue 14, item 2: retention that deletes. Before: Rasa's trackers (every message) had no
+    expiry, nor the conversation records, links, consents or offers."""
+    who = citizen_id()
+    person, sid = await signed_in(city, citizens, who, "fi")
+    await city.consent(who)
+    _, created = await city.offer(who)
+    await person.replies(1)
+    await person.say("kyllä kiitos", sid)
+    await person.replies(1)
+    await person.say("haluan puhua ihmiselle", sid)
+    await person.replies(2)
+    lasting: dict[str, list[str]] = {}
+    days = {"conv": 30, "log": 30, "tracker": 30, "case": 30, "offer": 730, "citizen": 730, "consent": 1095}
+    days |= {"link": 365, "links": 365}
+    checked = set()
+    async for key in city.redis.scan_iter(count=1000):
+        ttl = await city.redis.ttl(key)
+        family = key.split(":")[1]
+        if ttl == -1:
+            lasting.setdefault(f"citybot:{family}", []).append(key)
+        elif family in days and any(mine in key for mine in (who, sid, created["offer_id"])):
+            assert days[family] * 86400 - 3600 < ttl <= days[family] * 86400, (key, ttl)  # the configured retention
+            checked.add(family)
+    assert not set(lasting) - PERMANENT, {f: lasting[f][:2] for f in set(lasting) - PERMANENT}
+    assert checked >= {"conv", "log", "tracker", "case", "offer", "citizen", "consent", "link", "links"}

@@ -303,6 +303,7 @@ class Stack(AbstractContextManager["Stack"]):
             # processes). Longer than any turn takes (a turn times out after 15 s in the gateway,
             # but lasts under 1 s at saturation: docs/performance.md).
             TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME", "5"),
+            CITYBOT_TRACKER_SECONDS=str(self.settings.transcript_days * 86400),  # Rasa's tracker retention
         )
         env.update(self.extra_env)
         self.progress("[2/4] Action server ...")

@@ -18,8 +18,16 @@ from bot.store import keys
 class Conversations:
     """Shared conversation state; any gateway process may read and write it."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, retention_days: int = 30) -> None:
         self._redis = redis
+        self._retention = retention_days * 86400  # from the last activity or change
+
+    async def _set(self, conversation_id: str, mapping: dict[str, str]) -> None:
+        key = keys.conversation(conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=mapping)
+            pipe.expire(key, self._retention)
+            await pipe.execute()
 
     async def touch(self, conversation_id: str, channel: str, language: str | None) -> None:
         """Record activity (and the latest language) of a conversation."""
@@ -31,6 +39,7 @@ class Conversations:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, "first_seen", now)
             pipe.hset(key, mapping=mapping)
+            pipe.expire(key, self._retention)
             await pipe.execute()
 
     async def language(self, conversation_id: str) -> str | None:
@@ -46,9 +55,7 @@ class Conversations:
     async def mark_danger(self, conversation_id: str, danger: str, now: float | None = None) -> None:
         """The citizen wrote of an emergency or a crisis now (later path-ending replies repeat 112)."""
         moment = time.time() if now is None else now
-        await self._redis.hset(
-            keys.conversation(conversation_id), mapping={"danger": danger, "danger_at": f"{moment:.0f}"}
-        )
+        await self._set(conversation_id, {"danger": danger, "danger_at": f"{moment:.0f}"})
 
     async def in_danger(self, conversation_id: str, within_seconds: float = 3600, now: float | None = None) -> bool:
         """True when the citizen wrote of an emergency or a crisis in the last ``within_seconds``."""
@@ -58,7 +65,7 @@ class Conversations:
 
     async def mark_stopped(self, conversation_id: str) -> None:
         """The citizen said stop (Telegram's /stop): proactive messages must not be sent."""
-        await self._redis.hset(keys.conversation(conversation_id), "stopped", "1")
+        await self._set(conversation_id, {"stopped": "1"})
 
     async def is_stopped(self, conversation_id: str) -> bool:
         """True when the citizen said stop in this conversation."""
@@ -67,7 +74,7 @@ class Conversations:
     async def add_open_offer(self, conversation_id: str, offer_id: str) -> None:
         """An offer delivered in this conversation, which it may answer (the latest last)."""
         offers = [o for o in await self.open_offers(conversation_id) if o != offer_id] + [offer_id]
-        await self._redis.hset(keys.conversation(conversation_id), "open_offers", ",".join(offers))
+        await self._set(conversation_id, {"open_offers": ",".join(offers)})
 
     async def open_offers(self, conversation_id: str) -> list[str]:
         """The ids of the offers the conversation may answer, the latest last."""

@@ -109,7 +109,10 @@ class Settings:
     telegram_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org"
     agent_grace_seconds: int = 60
-    transcript_days: int = 30
+    transcript_days: int = 30  # chat content: transcripts, records, Rasa's trackers, handoff cases
+    link_days: int = 365  # a chat's link to a citizen, from when it was made
+    offer_days: int = 730  # offers and their history, from their last change (the city's records policy)
+    consent_days: int = 1095  # consents and their history, from the last change (proof of consent)
     console_secure_cookie: bool = False
     identity_audience: str = "citybot"
     identity_issuer: str | None = None
@@ -179,6 +182,9 @@ def load_settings() -> Settings:
         webchat_origins=tuple(o.strip() for o in os.environ.get("CITYBOT_WEBCHAT_ORIGINS", "").split(",") if o.strip()),
         agent_grace_seconds=_positive("CITYBOT_AGENT_GRACE_SECONDS", 60),
         transcript_days=_positive("CITYBOT_TRANSCRIPT_DAYS", 30),
+        link_days=_positive("CITYBOT_LINK_DAYS", 365),
+        offer_days=_positive("CITYBOT_OFFER_DAYS", 730),
+        consent_days=_positive("CITYBOT_CONSENT_DAYS", 1095),
         console_secure_cookie=os.environ.get("CITYBOT_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes"),
         identity_audience=os.environ.get("CITYBOT_IDENTITY_AUDIENCE", "citybot"),
         identity_issuer=os.environ.get("CITYBOT_IDENTITY_ISSUER") or None,

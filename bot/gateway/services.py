@@ -71,11 +71,13 @@ def build_services(
     session: aiohttp.ClientSession,
 ) -> Services:
     """Wire the services of a gateway process around its Redis client, bot client and delivery."""
-    conversations, transcripts = Conversations(redis), Transcripts(redis, settings.transcript_days)
+    conversations = Conversations(redis, settings.transcript_days)
+    transcripts = Transcripts(redis, settings.transcript_days)
     questions, outbox = Questions(redis), Outbox(redis)
-    links, consents, offers = Links(redis), Consents(redis), Offers(redis)
+    links, consents = Links(redis, settings.link_days), Consents(redis, settings.consent_days)
+    offers = Offers(redis, settings.offer_days)
     agents = Agents(redis, grace_seconds=settings.agent_grace_seconds)
-    cases = Handoff(redis, load_handoff_config(), agents)
+    cases = Handoff(redis, load_handoff_config(), agents, settings.transcript_days)
     scheduler = Scheduler(redis)
     callbacks = Callbacks(redis, scheduler, session, systems, base_delay=settings.callback_base_delay)
     texts = load_offer_texts()

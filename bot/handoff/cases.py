@@ -157,8 +157,9 @@ class Position:
 class Handoff:
     """The handoff state machine over Redis; any gateway process may use it."""
 
-    def __init__(self, redis: Redis, config: HandoffConfig, agents: Agents) -> None:
+    def __init__(self, redis: Redis, config: HandoffConfig, agents: Agents, retention_days: int = 30) -> None:
         self._redis = redis
+        self._retention = retention_days * 86400
         self.config = config
         self.agents = agents
         self._claim = redis.register_script(_CLAIM)
@@ -255,6 +256,7 @@ class Handoff:
         """Closed: the citizen's next message is a message for the agents."""
         mapping = {"mode": CaseMode.MESSAGE.value, "channel": channel, "language": language, "reason": reason}
         await self._redis.hset(keys.case(conversation_id), mapping=mapping)
+        await self._redis.expire(keys.case(conversation_id), self._retention)
 
     async def to_bot(self, conversation_id: str, why: str) -> None:
         """The bot answers again (cancelled, rated, the rating was skipped, or forgotten)."""
@@ -400,3 +402,5 @@ class Handoff:
     async def _event(self, kind: str, conversation_id: str, agent: str = "") -> None:
         fields = {"type": kind, "conversation": conversation_id, "agent": agent, "at": f"{time.time():.3f}"}
         await self._redis.xadd(keys.HANDOFF_EVENTS, fields, maxlen=MAX_EVENTS, approximate=True)
+        if kind != "forgotten":  # a case is kept as long as the chat, from its last change
+            await self._redis.expire(keys.case(conversation_id), self._retention)

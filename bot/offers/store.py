@@ -190,10 +190,20 @@ def parse_offer(body: Any, system: str, now: float | None = None) -> Offer:
 class Offers:
     """Stored offers and their history."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, retention_days: int = 730) -> None:
         self._redis = redis
+        self._retention = retention_days * 86400  # from the offer's last change
         self._transition = redis.register_script(_TRANSITION)
         self._create = redis.register_script(_CREATE)
+
+    async def _keep(self, offer_id: str, citizen_id: str | None = None) -> None:
+        """Renew the offer's retention (its record, history and the citizen's list of offers)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.expire(keys.offer(offer_id), self._retention)
+            pipe.expire(keys.offer_history(offer_id), self._retention)
+            if citizen_id is not None:
+                pipe.expire(keys.citizen_offers(citizen_id), self._retention)
+            await pipe.execute()
 
     async def create(self, offer: Offer) -> tuple[Offer, bool]:
         """Store a new offer; ``(stored, False)`` when the same offer exists already.
@@ -220,6 +230,7 @@ class Offers:
             if existing is None or existing.fingerprint != offer.fingerprint:
                 raise OfferError(409, "conflict", "an offer with this offer_id exists with other content")
             return existing, False
+        await self._keep(offer.offer_id, offer.citizen_id)
         stored = await self.get(offer.offer_id)
         assert stored is not None
         return stored, True
@@ -266,8 +277,11 @@ class Offers:
             keys=[keys.offer(offer_id), keys.offer_history(offer_id)],
             args=[to, f"{time.time():.3f}", cause[:300], *ALLOWED_FROM[to]],
         )
+        if result == 1:
+            await self._keep(offer_id)
         return bool(result == 1)
 
     async def set_change_request(self, offer_id: str, text: str) -> None:
         """Keep what the citizen asked for instead (part of the city's record of the offer)."""
         await self._redis.hset(keys.offer(offer_id), "change_request", text[:1000])
+        await self._keep(offer_id)

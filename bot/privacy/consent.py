@@ -37,8 +37,9 @@ class ConsentState:
 class Consents:
     """Read and change consent; every change is appended to the citizen's history."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, retention_days: int = 1095) -> None:
         self._redis = redis
+        self._retention = retention_days * 86400  # from the last change: the proof of consent
 
     async def set(self, citizen_id: str, purpose: str, granted: bool, channel: str) -> bool:
         """Grant or withdraw; returns False (and records nothing) when it was so already."""
@@ -57,6 +58,8 @@ class Consents:
                 {"purpose": purpose, "granted": "1" if granted else "0", "at": now, "channel": channel},
             )
             pipe.hset(keys.consent(citizen_id), purpose, value)
+            pipe.expire(keys.consent_history(citizen_id), self._retention)
+            pipe.expire(keys.consent(citizen_id), self._retention)
             await pipe.execute()
         return True
 

@@ -153,8 +153,9 @@ class Links:
     """Links between conversations and citizens, and one-time link codes (keys ``link:``,
     ``links:`` and ``linkcode:``)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, retention_days: int = 365) -> None:
         self._redis = redis
+        self._retention = retention_days * 86400  # from when the link was made
 
     async def link(self, conversation_id: str, citizen_id: str, via: str, expires_at: float | None = None) -> None:
         """Link a conversation to a citizen (replacing another citizen's link, if any).
@@ -170,7 +171,9 @@ class Links:
                 pipe.srem(keys.citizen_links(previous), conversation_id)
             pipe.delete(keys.link(conversation_id))
             pipe.hset(keys.link(conversation_id), mapping=mapping)
+            pipe.expire(keys.link(conversation_id), self._retention)
             pipe.sadd(keys.citizen_links(citizen_id), conversation_id)
+            pipe.expire(keys.citizen_links(citizen_id), self._retention)
             await pipe.execute()
         logger.info("a %s conversation was linked to a citizen (via %s)", conversation_id.split(":")[0], via)
 

@@ -58,8 +58,9 @@ class BoundedRedisTrackerStore(RedisTrackerStore):
         """Save the (bounded) tracker; events go to the event broker as before."""
         await self.stream_events(tracker)
         if not timeout and self.record_exp:
-            timeout = self.record_exp
+            timeout = float(self.record_exp)  # from endpoints.yml's environment: a text
         kept = bounded(tracker, self.domain.slots)
         if kept is not tracker:
             logger.debug("tracker of %d events cut to %d", len(tracker.events), len(kept.events))
-        self.red.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(kept), ex=timeout)
+        expiry = int(timeout) if timeout else None
+        self.red.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(kept), ex=expiry)
