@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -36,6 +37,7 @@ from bot.gateway.app import create_app
 from bot.offers.texts import load_offer_texts
 from bot.privacy.identity import development_token
 from bot.store import keys
+from bot.store.aof import rewrite_in_progress
 from bot.store.redis import connect
 from bot.systems.registry import add_system
 from channels.backoffice import setup_backoffice
@@ -507,6 +509,10 @@ async def test_callbacks_are_retried_until_the_back_office_answers(city: City, c
 async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> None:
     who = citizen_id()
     person, sid = await signed_in(city, citizens, who, "sv")
+    marker = f"zebra{uuid.uuid4().hex[:8]}"  # what the citizen wrote, to look for in the AOF
+    await city.redis.set(keys.AOF_REWRITTEN, "1", ex=600)  # no daily rewrite during this test
+    await person.say(f"{marker} var finns biblioteket?", sid)
+    await person.replies(1)
     await city.consent(who)
     await city.offer(who)
     await person.replies(1)
@@ -531,6 +537,14 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     assert await city.redis.exists(keys.transcript(f"webchat:{sid}")) == 0
     _, after = await city.call("GET", f"/api/v1/citizens/{who}/export")
     assert after["conversations"] == [] and len(after["offers"]) == 1 and after["consent"]["history"]
+    # Issue 14: erased means gone from Redis's append-only file too (it kept every write until
+    # Redis rewrote it, which it does when the file has doubled): the erasure asks for a rewrite.
+    aof = city.settings.data_dir / "redis" / "appendonly.aof"
+    for _ in range(100):
+        if not await rewrite_in_progress(city.redis) and marker.encode() not in aof.read_bytes():
+            break
+        await asyncio.sleep(0.1)
+    assert marker.encode() not in aof.read_bytes() and oct(aof.stat().st_mode & 0o777) == "0o600"
 
 
 # -- bad input to the API -----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from bot.gateway.typedefs import (
 from bot.knowledge.vocabulary import known_words
 from bot.privacy.identity import TokenVerifier, ensure_development_key, load_identity_keys
 from bot.safety.classifier import load_model
+from bot.store.aof import rewrite_daily
 from bot.store.redis import connect
 from bot.systems.registry import Systems
 
@@ -80,7 +81,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
-    """In every gateway process: requeue abandoned conversations, run due scheduled jobs."""
+    """In every gateway process: requeue abandoned conversations, run due scheduled jobs, and once a
+    day (one gateway) have Redis rewrite its append-only file (bot/store/aof.py)."""
     interval = max(1.0, min(10.0, app[SETTINGS].agent_grace_seconds / 4))
 
     async def sweep() -> None:
@@ -88,6 +90,7 @@ async def _sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.sleep(interval)
             try:
                 await app[HANDOFF].requeue_abandoned()
+                await rewrite_daily(app[REDIS])  # expired data out of the append-only file
             except (RedisError, OSError) as error:
                 logger.warning("handoff sweep failed: %s", error.__class__.__name__)
 

@@ -82,8 +82,9 @@ def build_services(
     callbacks = Callbacks(redis, scheduler, session, systems, base_delay=settings.callback_base_delay)
     texts = load_offer_texts()
     web_sessions = WebSessions(redis)
+    trackers = Trackers(redis)
     rights = DataRights(
-        links, consents, offers, conversations, transcripts, outbox, questions, Trackers(redis), cases, web_sessions
+        links, consents, offers, conversations, transcripts, outbox, questions, trackers, cases, web_sessions, redis
     )
     handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot)
     offer_desk = OfferDesk(

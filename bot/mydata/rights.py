@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from redis.asyncio import Redis
+
 from bot.conversation.outbox import Outbox
 from bot.conversation.questions import Questions
 from bot.conversation.records import Conversations
@@ -21,6 +23,7 @@ from bot.offers.store import Offers
 from bot.privacy.consent import PURPOSES, Consents
 from bot.privacy.identity import Links
 from bot.privacy.sessions import WebSessions
+from bot.store.aof import rewrite_append_only_file
 
 # Times kept as Unix times in Redis, given as ISO 8601 with the city's offset in an export.
 RECORD_TIMES = ("first_seen", "last_seen", "danger_at")
@@ -47,7 +50,9 @@ class DataRights:
         trackers: Trackers,
         handoff: Handoff,
         web_sessions: WebSessions,
+        redis: Redis,
     ) -> None:
+        self._redis = redis
         self._links = links
         self._consents = consents
         self._offers = offers
@@ -59,8 +64,9 @@ class DataRights:
         self._handoff = handoff
         self._web_sessions = web_sessions
 
-    async def forget_conversation(self, conversation: str) -> None:
-        """Delete a conversation's chat history and state, and its link to a citizen."""
+    async def forget_conversation(self, conversation: str, rewrite: bool = True) -> None:
+        """Delete a conversation's chat history and state, and its link to a citizen (and ask Redis
+        to rewrite its append-only file, unless the caller does once for several)."""
         await self._links.unlink(conversation)
         await self._handoff.forget(conversation)
         await self._trackers.forget(conversation)
@@ -71,6 +77,8 @@ class DataRights:
         channel, _, user = conversation.partition(":")
         if channel == "webchat":  # its browser can no longer resume it
             await self._web_sessions.forget(user)
+        if rewrite:
+            await rewrite_append_only_file(self._redis)
 
     async def export(self, citizen: str) -> dict[str, Any]:
         """Everything held about a citizen (GDPR art. 15), as JSON for the back office."""
@@ -111,8 +119,9 @@ class DataRights:
         """
         conversations = await self._links.known_conversations(citizen)
         for conversation in conversations:
-            await self.forget_conversation(conversation)
+            await self.forget_conversation(conversation, rewrite=False)
         await self._links.forget_citizen(citizen)
+        await rewrite_append_only_file(self._redis)  # no copy left in Redis's append-only file
         return {
             "citizen_id": citizen,
             "deleted_conversations": len(conversations),

@@ -210,4 +210,5 @@ def telegram_button(key: str) -> str:
 
 
 SOCKETIO_CHANNEL = f"{PREFIX}socketio"
+AOF_REWRITTEN = f"{PREFIX}aof:rewritten"  # set for a day after a gateway asked for the daily rewrite
 PROCESS_RESTARTS = f"{PREFIX}process:restarts"  # hash: process kind → restarts by `python -m bot run`
