@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import itertools
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -607,3 +608,34 @@ async def test_f6_a_bad_after_id_keeps_the_agents_console_open(new_agent: Any, c
     await console.send(type="bogus \ud800", conversation="webchat:someone")
     bad = await console.expect("error", lambda m: True)
     assert bad["code"] == "bad_text"
+
+
+async def test_an_agent_opening_a_transcript_is_in_the_audit_log_a_supervisor_reads(
+    gateway: str, redis: Redis, consoles: Any, citizens: Any
+) -> None:
+    """Issue 14, item 3: every staff read of personal data is recorded; a supervisor (an admin
+    agent) reads the log in the console; an agent who is not one cannot."""
+    await clear_queues(redis)
+    agents = Agents(redis)
+    agent, chief = f"agent-audit-{os.getpid()}", f"chief-audit-{os.getpid()}"
+    await agents.create(agent, "Anna", PASSWORD, ("fi",))
+    await agents.create(chief, "Chief", PASSWORD, ("fi",), admin=True)
+    console = await consoles(agent)
+    citizen = citizens()
+    sid = await citizen.start(gateway)
+    conversation = f"webchat:{sid}"
+    await citizen.say("haluan puhua ihmiselle", sid, language="fi")
+    await citizen.replies(2)
+    await console.waiting_for(conversation)
+    await console.send(type="claim", conversation=conversation)
+    await console.expect("transcript", lambda m: m["conversation"] == conversation)
+
+    supervisor = await consoles(chief)
+    async with supervisor.session.get(f"{gateway}/console/api/audit", params={"conversation": conversation}) as r:
+        assert r.status == 200
+        [entry] = (await r.json())["entries"]  # once, however often the console fetched it
+    assert entry["action"] == "transcript_opened" and entry["who"] == agent and entry["actor"] == "agent"
+    assert entry["conversation"] == conversation and entry["why"] == "requested"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00", entry["at"])
+    async with console.session.get(f"{gateway}/console/api/audit") as r:
+        assert r.status == 403  # an agent who is not a supervisor

@@ -529,6 +529,11 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     conversation = export["conversations"][0]
     times += [conversation["record"]["first_seen"], conversation["record"]["last_seen"]]
     times += [conversation["link"]["linked_at"], *(e["at"] for e in conversation["transcript"])]
+    # Issue 14: who has seen or changed the data (the audit log), and how long each kind is kept.
+    actions = [(a["actor"], a["action"]) for a in export["accesses"]]
+    assert ("system", "consent_changed") in actions and actions[-1] == ("system", "exported")
+    assert export["retention_days"] == {"chat": 30, "links": 365, "offers": 730, "consents": 1095, "audit_log": 730}
+    times += [a["at"] for a in export["accesses"]]
     assert len(times) >= 10
     for value in times:
         assert isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00", value), value
@@ -537,6 +542,7 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     assert await city.redis.exists(keys.transcript(f"webchat:{sid}")) == 0
     _, after = await city.call("GET", f"/api/v1/citizens/{who}/export")
     assert after["conversations"] == [] and len(after["offers"]) == 1 and after["consent"]["history"]
+    assert [a["action"] for a in after["accesses"]][-2:] == ["erased", "exported"]  # the record stays
     # Issue 14: erased means gone from Redis's append-only file too (it kept every write until
     # Redis rewrote it, which it does when the file has doubled): the erasure asks for a rewrite.
     aof = city.settings.data_dir / "redis" / "appendonly.aof"
@@ -836,6 +842,7 @@ async def test_f2_a_system_is_confined_to_its_scopes_and_its_own_citizens(
 # Keys without an expiry by design: configuration and counters of the service itself, bounded
 # streams and sets of ids whose members are removed when done (docs/privacy.md).
 PERMANENT = {"citybot:agents", "citybot:agent", "citybot:queue", "citybot:jobs", "citybot:handoff", "citybot:process"}
+PERMANENT |= {"citybot:audit"}  # the whole audit log's stream, trimmed by time on every append
 
 
 async def test_every_key_a_conversation_leaves_expires(city: City, citizens: Any) -> None:

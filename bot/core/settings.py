@@ -113,6 +113,7 @@ class Settings:
     link_days: int = 365  # a chat's link to a citizen, from when it was made
     offer_days: int = 730  # offers and their history, from their last change (the city's records policy)
     consent_days: int = 1095  # consents and their history, from the last change (proof of consent)
+    audit_days: int = 730  # the audit log of accesses to personal data
     console_secure_cookie: bool = False
     identity_audience: str = "citybot"
     identity_issuer: str | None = None
@@ -185,6 +186,7 @@ def load_settings() -> Settings:
         link_days=_positive("CITYBOT_LINK_DAYS", 365),
         offer_days=_positive("CITYBOT_OFFER_DAYS", 730),
         consent_days=_positive("CITYBOT_CONSENT_DAYS", 1095),
+        audit_days=_positive("CITYBOT_AUDIT_DAYS", 730),
         console_secure_cookie=os.environ.get("CITYBOT_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes"),
         identity_audience=os.environ.get("CITYBOT_IDENTITY_AUDIENCE", "citybot"),
         identity_issuer=os.environ.get("CITYBOT_IDENTITY_ISSUER") or None,

@@ -31,6 +31,7 @@ from bot.mydata.rights import DataRights
 from bot.offers.desk import OfferDesk
 from bot.offers.store import Offers
 from bot.offers.texts import load_offer_texts
+from bot.privacy.audit import AuditLog
 from bot.privacy.consent import Consents
 from bot.privacy.identity import Links
 from bot.privacy.sessions import WebSessions
@@ -83,8 +84,28 @@ def build_services(
     texts = load_offer_texts()
     web_sessions = WebSessions(redis)
     trackers = Trackers(redis)
+    audit = AuditLog(redis, settings.audit_days)
+    retention = {
+        "chat": settings.transcript_days,
+        "links": settings.link_days,
+        "offers": settings.offer_days,
+        "consents": settings.consent_days,
+        "audit_log": settings.audit_days,
+    }
     rights = DataRights(
-        links, consents, offers, conversations, transcripts, outbox, questions, trackers, cases, web_sessions, redis
+        links,
+        consents,
+        offers,
+        conversations,
+        transcripts,
+        outbox,
+        questions,
+        trackers,
+        cases,
+        web_sessions,
+        redis,
+        audit,
+        retention,
     )
     handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot)
     offer_desk = OfferDesk(

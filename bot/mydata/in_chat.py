@@ -18,6 +18,7 @@ from bot.core.protocol import DataRequestKind
 from bot.mydata.rights import DataRights
 from bot.offers.store import Offers
 from bot.offers.texts import OfferTexts, format_date
+from bot.privacy.audit import Action, Actor
 from bot.privacy.consent import Consents
 from bot.privacy.identity import Links
 
@@ -148,6 +149,11 @@ class MyData:
             key = "anonymous_opt_in" if allowed else "anonymous_opt_out"
             return [self._reply(self.texts.data(key, language), language)]
         changed = await self._consents.set(citizen, "proactive_offers", allowed, conversation.split(":")[0])
+        if changed:
+            why = "proactive_offers " + ("granted" if allowed else "withdrawn")
+            await self._rights.record_access(
+                Actor.CITIZEN, "citizen", Action.CONSENT_CHANGED, conversation=conversation, citizen=citizen, why=why
+            )
         key = ("opted_in" if allowed else "opted_out") if changed else ("already_in" if allowed else "already_out")
         return [self._reply(self.texts.data(key, language), language)]
 

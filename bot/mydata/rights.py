@@ -20,6 +20,7 @@ from bot.conversation.transcripts import Transcripts
 from bot.core.clock import iso
 from bot.handoff.cases import Handoff
 from bot.offers.store import Offers
+from bot.privacy.audit import Action, Actor, AuditLog
 from bot.privacy.consent import PURPOSES, Consents
 from bot.privacy.identity import Links
 from bot.privacy.sessions import WebSessions
@@ -51,8 +52,12 @@ class DataRights:
         handoff: Handoff,
         web_sessions: WebSessions,
         redis: Redis,
+        audit: AuditLog,
+        retention_days: dict[str, int] | None = None,
     ) -> None:
         self._redis = redis
+        self.audit = audit
+        self._retention_days = retention_days or {}
         self._links = links
         self._consents = consents
         self._offers = offers
@@ -80,8 +85,25 @@ class DataRights:
         if rewrite:
             await rewrite_append_only_file(self._redis)
 
-    async def export(self, citizen: str) -> dict[str, Any]:
-        """Everything held about a citizen (GDPR art. 15), as JSON for the back office."""
+    async def record_access(
+        self,
+        actor: Actor,
+        who: str,
+        action: Action,
+        *,
+        conversation: str | None = None,
+        citizen: str | None = None,
+        why: str = "",
+    ) -> None:
+        """Record an access in the audit log; the citizen is found from the conversation's link."""
+        if citizen is None and conversation is not None:
+            citizen = await self._links.citizen_of(conversation)
+        await self.audit.record(actor, who, action, citizen=citizen, conversation=conversation, why=why)
+
+    async def export(self, citizen: str, requested_by: str) -> dict[str, Any]:
+        """Everything held about a citizen (GDPR art. 15), as JSON for the back office: what each
+        kind of data is, how long it is kept, and who has seen it (the audit log)."""
+        await self.record_access(Actor.SYSTEM, requested_by, Action.EXPORTED, citizen=citizen)
         conversations = []
         for conversation in await self._links.known_conversations(citizen):
             conversations.append(
@@ -109,21 +131,25 @@ class DataRights:
                 for o in await self._offers.of_citizen(citizen)
             ],
             "conversations": conversations,
+            "accesses": await self.audit.of_citizen(citizen),
+            "retention_days": dict(self._retention_days),
         }
 
-    async def erase(self, citizen: str) -> dict[str, Any]:
+    async def erase(self, citizen: str, requested_by: str) -> dict[str, Any]:
         """Erase what is held about a citizen (GDPR art. 17), except the city's records.
 
         Chat histories and links go; offers and their decisions are records of the city's
-        decisions and stay, and so does the consent history (the proof of consent, art. 7(1)).
+        decisions and stay, and so do the consent history (the proof of consent, art. 7(1)) and
+        the audit log of who accessed the data (each until its own retention ends).
         """
         conversations = await self._links.known_conversations(citizen)
         for conversation in conversations:
             await self.forget_conversation(conversation, rewrite=False)
         await self._links.forget_citizen(citizen)
         await rewrite_append_only_file(self._redis)  # no copy left in Redis's append-only file
+        await self.record_access(Actor.SYSTEM, requested_by, Action.ERASED, citizen=citizen)
         return {
             "citizen_id": citizen,
             "deleted_conversations": len(conversations),
-            "kept": ["offers", "consent_history"],
+            "kept": ["offers", "consent_history", "audit_log"],
         }

@@ -210,5 +210,13 @@ def telegram_button(key: str) -> str:
 
 
 SOCKETIO_CHANNEL = f"{PREFIX}socketio"
+AUDIT = f"{PREFIX}audit"  # stream of accesses to personal data, trimmed by time (bot/privacy/audit.py)
+
+
+def citizen_audit(citizen_id: str) -> str:
+    """The accesses to one citizen's data (a stream, for their art. 15 export)."""
+    return f"{PREFIX}audit:citizen:{citizen_id}"
+
+
 AOF_REWRITTEN = f"{PREFIX}aof:rewritten"  # set for a day after a gateway asked for the daily rewrite
 PROCESS_RESTARTS = f"{PREFIX}process:restarts"  # hash: process kind → restarts by `python -m bot run`

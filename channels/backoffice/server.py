@@ -18,6 +18,7 @@ from bot.core.clock import iso
 from bot.core.inbound import InboundError, parse_json
 from bot.gateway.typedefs import CONSENTS, MYDATA, OFFERS, RIGHTS, SETTINGS, SYSTEMS
 from bot.offers.store import OFFER_ID, OfferError, parse_offer
+from bot.privacy.audit import Action, Actor
 from bot.privacy.consent import PURPOSES, ConsentError
 from bot.privacy.identity import CITIZEN_ID, IdentityError
 from bot.systems.registry import System
@@ -121,7 +122,7 @@ async def export_citizen(request: web.Request, system: System) -> web.Response:
     if (answer := await _own_citizen(request, system, citizen)) is not None:
         return answer
     logger.info("export of a citizen's data requested by %s", system.name)
-    return web.json_response(await request.app[RIGHTS].export(citizen))
+    return web.json_response(await request.app[RIGHTS].export(citizen, system.name))
 
 
 async def erase_citizen(request: web.Request, system: System) -> web.Response:
@@ -130,7 +131,7 @@ async def erase_citizen(request: web.Request, system: System) -> web.Response:
     if (answer := await _own_citizen(request, system, citizen)) is not None:
         return answer
     logger.info("erasure of a citizen's data requested by %s", system.name)
-    return web.json_response(await request.app[RIGHTS].erase(citizen))
+    return web.json_response(await request.app[RIGHTS].erase(citizen, system.name))
 
 
 async def link_code(request: web.Request, system: System) -> web.Response:
@@ -165,6 +166,11 @@ async def set_consent(request: web.Request, system: System) -> web.Response:
         return error(400, "bad_consent", str(exc))
     state = await request.app[CONSENTS].current(citizen, purpose)
     assert state is not None
+    if changed:
+        why = f"{purpose} {'granted' if state.granted else 'withdrawn'}"
+        await request.app[RIGHTS].record_access(
+            Actor.SYSTEM, system.name, Action.CONSENT_CHANGED, citizen=citizen, why=why
+        )
     body = {"purpose": purpose, "granted": state.granted, "changed": changed, "channel": state.channel}
     return web.json_response({**body, "at": iso(state.at)})
 

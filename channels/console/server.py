@@ -38,10 +38,11 @@ from bot.core.i18n import LANGUAGES, pick
 from bot.core.inbound import InboundError, parse_json
 from bot.core.paths import knowledge_dir
 from bot.core.shutdown import shut
-from bot.gateway.typedefs import AGENTS, HANDOFF, REDIS, SETTINGS
+from bot.gateway.typedefs import AGENTS, HANDOFF, REDIS, RIGHTS, SETTINGS
 from bot.handoff.agents import Agent, AgentError, Session, ThrottledError
 from bot.handoff.cases import CaseMode, HandoffError
 from bot.knowledge.files import load_texts
+from bot.privacy.audit import Action, Actor
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -73,6 +74,7 @@ class ConsoleConnection:
         self.ws = ws
         self.agent = agent
         self.cursors: dict[str, str] = {}  # conversation → last transcript id sent
+        self.audited: set[str] = set()  # conversations whose opening this connection recorded
         self._events_cursor = "$"
         self._queue_dirty = True
         self._last_queue = 0.0
@@ -254,6 +256,11 @@ class ConsoleConnection:
 
     async def _open(self, conversation: str, after: str, claimed: bool = False) -> None:
         case, entries = await self.app[HANDOFF].transcript(conversation, self.agent, after)
+        if after in ("0", "0-0") and conversation not in self.audited:  # the whole transcript: an access
+            self.audited.add(conversation)
+            await self.app[RIGHTS].record_access(
+                Actor.AGENT, self.agent.username, Action.TRANSCRIPT_OPENED, conversation=conversation, why=case.reason
+            )
         self.cursors[conversation] = entries[-1]["id"] if entries else (after if after != "0" else "0-0")
         await self._send(
             {"type": "transcript", "conversation": conversation, "case": case.public(), "entries": entries}
@@ -433,7 +440,13 @@ def setup_console(app: web.Application) -> None:
     async def me(request: web.Request) -> web.Response:
         session, agent = await _signed_in(request, csrf=False)
         return web.json_response(
-            {"username": agent.username, "name": agent.name, "csrf": session.csrf, "languages": list(agent.queues)}
+            {
+                "username": agent.username,
+                "name": agent.name,
+                "csrf": session.csrf,
+                "languages": list(agent.queues),
+                "supervisor": agent.admin,
+            }
         )
 
     async def signout(request: web.Request) -> web.Response:
@@ -453,6 +466,23 @@ def setup_console(app: web.Application) -> None:
             for key, item in canned.items()
         ]
         return web.json_response(items)
+
+    async def audit(request: web.Request) -> web.Response:
+        """GET /console/api/audit?conversation=&citizen=&limit=: the newest accesses to personal
+        data (bot/privacy/audit.py), for supervisors (admin agents) only."""
+        _, agent = await _signed_in(request, csrf=False)
+        if not agent.admin:
+            return _json_error(403, "only a supervisor can read the audit log")
+        try:
+            limit = max(1, min(500, int(request.query.get("limit", "100"))))
+        except ValueError:
+            return _json_error(400, "limit must be a whole number")
+        entries = await request.app[RIGHTS].audit.latest(
+            limit,
+            citizen=request.query.get("citizen") or None,
+            conversation=request.query.get("conversation") or None,
+        )
+        return web.json_response({"entries": entries})
 
     async def websocket(request: web.Request) -> web.StreamResponse:
         origin = request.headers.get("Origin", "")
@@ -511,5 +541,6 @@ def setup_console(app: web.Application) -> None:
     app.router.add_get("/console/api/me", me)
     app.router.add_post("/console/api/signout", signout)
     app.router.add_get("/console/api/canned", canned_list)
+    app.router.add_get("/console/api/audit", audit)
     app.router.add_get("/console/ws", websocket)
     app.router.add_static("/console/static/", STATIC_DIR, follow_symlinks=False)

@@ -117,7 +117,7 @@ async def test_erasing_a_queued_conversation_takes_it_out_of_the_queue(core: Cor
     await core.services.links.link("webchat:a", "citizen-1", "test")
     await core.say("webchat:a", "/request_human")
     await core.say("webchat:b", "/request_human")
-    await core.services.rights.erase("citizen-1")  # the back office's erasure
+    await core.services.rights.erase("citizen-1", "test-office")  # the back office's erasure
     assert await core.redis.zrange(keys.queue("fi"), 0, -1) == ["webchat:b"]
     position = await core.services.cases.position("webchat:b", "fi")
     assert position is not None and position.position == 1

@@ -23,7 +23,7 @@ async def test_a_link_made_by_a_sign_in_ends_when_its_token_expires(core: Core) 
     assert core.delivered.to("webchat:expired") == [] and len(core.delivered.to("webchat:valid")) == 1
     # Export and erasure still find the conversation whose sign-in ended.
     assert await links.known_conversations(CITIZEN) == ["webchat:expired", "webchat:valid"]
-    await core.services.rights.erase(CITIZEN)
+    await core.services.rights.erase(CITIZEN, "test-office")
     assert await core.redis.exists(keys.conversation("webchat:expired"), keys.transcript("webchat:valid")) == 0
 
 
