@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
@@ -109,6 +110,23 @@ async def test_script_in_a_citizen_message_is_shown_as_text(browser: Browser, si
     await expect(shown).to_have_text(attack)
     assert await agent_page.evaluate("window.__pwned === undefined")
     assert await agent_page.locator("#transcript img, #transcript script").count() == 0
+
+
+async def test_a_masked_phone_number_is_shown_to_the_agent_on_request_with_a_reason(
+    browser: Browser, site: str, agent: str
+) -> None:
+    """Issue 14: the agent sees "[telefonnummer]"; "show hidden details" asks why, and shows it."""
+    agent_page = await sign_in(await browser.new_context(), site, agent, "sv")
+    citizen, conversation = await citizen_asks_for_a_person(browser, site)
+    await claim(agent_page, conversation)
+    await citizen.fill("#cb-input", "ring mig på 040 765 4321")
+    await citizen.press("#cb-input", "Enter")
+    await expect(citizen.locator(".cb-user .cb-text").last).to_have_text("ring mig på 040 765 4321")  # their own
+    line = agent_page.locator("#transcript [data-from='citizen']").last
+    await expect(line.locator(".text")).to_have_text("ring mig på [telefonnummer]")
+    agent_page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept("kunden bad om samtal")))
+    await line.locator("button.reveal").click()
+    await expect(line.locator(".revealed")).to_have_text("Telefonnummer: 040 765 4321")
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])

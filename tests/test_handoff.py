@@ -639,3 +639,17 @@ async def test_an_agent_opening_a_transcript_is_in_the_audit_log_a_supervisor_re
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00", entry["at"])
     async with console.session.get(f"{gateway}/console/api/audit") as r:
         assert r.status == 403  # an agent who is not a supervisor
+
+    # A masked value: the agent sees the label; revealing it needs a reason and is recorded.
+    await citizen.say("soittakaa numeroon 040 765 4321", sid, language="fi")
+    line = await console.entry(conversation, "citizen")
+    assert line["text"] == "soittakaa numeroon [puhelinnumero]" and line["vault"]
+    await console.send(type="reveal", conversation=conversation, entry=line["vault"], why="")
+    assert (await console.expect("error", lambda m: m.get("conversation") == conversation))["code"] == "reason_needed"
+    await console.send(type="reveal", conversation=conversation, entry=line["vault"], why="asiakas pyysi soittoa")
+    shown = await console.expect("revealed", lambda m: m["conversation"] == conversation)
+    assert shown["values"] == [{"kind": "phone", "value": "040 765 4321"}]
+    async with supervisor.session.get(f"{gateway}/console/api/audit", params={"conversation": conversation}) as r:
+        revealed = (await r.json())["entries"][0]  # the newest first
+    assert revealed["action"] == "value_revealed" and revealed["who"] == agent
+    assert revealed["why"] == "asiakas pyysi soittoa (phone)" and "040" not in str(revealed)

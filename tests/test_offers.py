@@ -532,7 +532,14 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     # Issue 14: who has seen or changed the data (the audit log), and how long each kind is kept.
     actions = [(a["actor"], a["action"]) for a in export["accesses"]]
     assert ("system", "consent_changed") in actions and actions[-1] == ("system", "exported")
-    assert export["retention_days"] == {"chat": 30, "links": 365, "offers": 730, "consents": 1095, "audit_log": 730}
+    assert export["retention_days"] == {
+        "chat": 30,
+        "links": 365,
+        "offers": 730,
+        "consents": 1095,
+        "audit_log": 730,
+        "masked_values": 7,
+    }
     times += [a["at"] for a in export["accesses"]]
     assert len(times) >= 10
     for value in times:

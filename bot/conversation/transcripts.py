@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from redis.asyncio import Redis
 
+from bot.core.envelope import Inbound
 from bot.store import keys
 
 MAX_ENTRIES = 2000
@@ -34,6 +35,7 @@ class Entry:
     buttons: Sequence[str] = ()  # the titles of the buttons a bot reply offered
     agent: str | None = None  # the agent's display name, for agent entries and notes
     safety: str | None = None  # "emergency" or "crisis": the console marks the message at once
+    vault: str | None = None  # the message id whose masked values an agent may reveal (bot/privacy/vault.py)
 
     def fields(self) -> dict[str, str]:
         """The stream fields; empty values are left out."""
@@ -52,14 +54,22 @@ class Entry:
             data["agent"] = self.agent
         if self.safety:
             data["safety"] = self.safety
+        if self.vault:
+            data["vault"] = self.vault
         return data
+
+
+def citizen_entry(message: Inbound, language: str | None, **details: Any) -> Entry:
+    """The transcript's line for a citizen's message (with its vault reference when masked)."""
+    vault = message.message_id if message.masked else None
+    return Entry("citizen", message.text, language=language, vault=vault, **details)
 
 
 def decode_entry(entry_id: str, data: dict[str, str]) -> dict[str, Any]:
     """A stream entry as the console gets it: ``{id, from, text, at, ...}``."""
     out: dict[str, Any] = {"id": entry_id, "from": data.get("from", ""), "text": data.get("text", "")}
     out["at"] = float(data.get("at", "0"))
-    for key in ("language", "intent", "agent", "safety"):
+    for key in ("language", "intent", "agent", "safety", "vault"):
         if key in data:
             out[key] = data[key]
     if "confidence" in data:

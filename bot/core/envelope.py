@@ -24,6 +24,9 @@ class Inbound:
     # A repeat of this message (same id) gets its answer again: the channel shows each reply once
     # (the web chat widget resends a message whose acknowledgement its dropped connection lost).
     replay: bool = False
+    # Personal data was masked in ``text``; the values are in the vault under this message's id
+    # (bot/privacy/vault.py), for an agent who must see one.
+    masked: bool = False
 
     @property
     def conversation_id(self) -> str:

@@ -114,6 +114,7 @@ class Settings:
     offer_days: int = 730  # offers and their history, from their last change (the city's records policy)
     consent_days: int = 1095  # consents and their history, from the last change (proof of consent)
     audit_days: int = 730  # the audit log of accesses to personal data
+    vault_days: int = 7  # masked values an agent may reveal
     console_secure_cookie: bool = False
     identity_audience: str = "citybot"
     identity_issuer: str | None = None
@@ -187,6 +188,7 @@ def load_settings() -> Settings:
         offer_days=_positive("CITYBOT_OFFER_DAYS", 730),
         consent_days=_positive("CITYBOT_CONSENT_DAYS", 1095),
         audit_days=_positive("CITYBOT_AUDIT_DAYS", 730),
+        vault_days=_positive("CITYBOT_VAULT_DAYS", 7),
         console_secure_cookie=os.environ.get("CITYBOT_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes"),
         identity_audience=os.environ.get("CITYBOT_IDENTITY_AUDIENCE", "citybot"),
         identity_issuer=os.environ.get("CITYBOT_IDENTITY_ISSUER") or None,

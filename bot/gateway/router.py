@@ -25,7 +25,7 @@ from bot.conversation.claims import Claims
 from bot.conversation.questions import Question, QuestionKind, Questions
 from bot.conversation.rasa_client import BotClient, BotUnavailableError
 from bot.conversation.records import Conversations
-from bot.conversation.transcripts import Entry, Transcripts
+from bot.conversation.transcripts import Transcripts, citizen_entry
 from bot.core import metrics
 from bot.core.envelope import Inbound, Outbound
 from bot.core.protocol import DataRequest, HandoffRequest, OfferAnswer, OfferReply
@@ -35,6 +35,7 @@ from bot.knowledge.vocabulary import known_share
 from bot.mydata.in_chat import DELETE_YES, UNLINK_PAYLOAD, UNLINK_YES, MyData, confirmation
 from bot.offers.desk import WHY_PAYLOAD, OfferDesk, parse_offer_payload
 from bot.privacy.masking import Masker, default_masker
+from bot.privacy.vault import Vault
 from bot.safety.detector import Danger, Finding, SafetyRules, load_safety
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Router:
         offers: OfferDesk,
         mydata: MyData,
         claims: Claims,
+        vault: Vault,
         safety: SafetyRules | None = None,
         repeat_wait: float = 20.0,
         masker: Masker | None = None,
@@ -72,6 +74,7 @@ class Router:
         self._safety = safety or load_safety()
         self._claims = claims
         self._masker = masker or default_masker()
+        self._vault = vault
         self._repeat_wait = repeat_wait  # how long a repeat waits for the answer to its first delivery
         self._conversations = conversations
         self._questions = questions
@@ -126,8 +129,9 @@ class Router:
             or "fi"
         )
         masked = self._masker.mask(message.text, language, found)
+        await self._vault.keep(message.conversation_id, message.message_id, found)
         logger.info("masked %s in a %s message", ", ".join(sorted({f.kind.value for f in found})), message.channel)
-        return dataclasses.replace(message, text=masked.text)
+        return dataclasses.replace(message, text=masked.text, masked=True)
 
     async def _answer(self, message: Inbound) -> list[Outbound]:
         message = await self._masked(message)
@@ -179,7 +183,7 @@ class Router:
             if handled is not None:
                 await self._transcripts.append(conversation, [bot_entry(a) for a in answers])
                 return [*answers, *handled]
-        citizen = Entry("citizen", message.text, language=language, safety=finding.danger.value)
+        citizen = citizen_entry(message, language, safety=finding.danger.value)
         await self._transcripts.append(conversation, [citizen, *[bot_entry(a) for a in answers]])
         await self._conversations.touch(conversation, message.channel, case.language or None)
         return answers
@@ -213,7 +217,7 @@ class Router:
         else:
             turn = await self._bot.send(message)
         language = turn.language or "fi"
-        citizen = Entry("citizen", text, language=turn.language, intent=turn.intent, confidence=turn.confidence)
+        citizen = citizen_entry(message, turn.language, intent=turn.intent, confidence=turn.confidence)
         if not any(reply.request for reply in turn.replies):  # the usual turn: both writes at once
             await asyncio.gather(
                 self._transcripts.append(conversation, [citizen, *[bot_entry(r) for r in turn.replies]]),
@@ -281,7 +285,7 @@ class Router:
         """Data buttons, and the words of a change wish: answered without the bot."""
         conversation, text = message.conversation_id, message.text
         language = await self._conversations.language(conversation) or "fi"
-        await self._transcripts.append(conversation, [Entry("citizen", text, language=language)])
+        await self._transcripts.append(conversation, [citizen_entry(message, language)])
         bound = parse_offer_payload(text)
         if bound is not None:  # a button of one offer: it acts on that offer only
             action, offer_id = bound

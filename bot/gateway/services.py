@@ -35,6 +35,7 @@ from bot.privacy.audit import AuditLog
 from bot.privacy.consent import Consents
 from bot.privacy.identity import Links
 from bot.privacy.sessions import WebSessions
+from bot.privacy.vault import Vault
 from bot.store.scheduler import Scheduler
 from bot.systems.callbacks import Callbacks
 from bot.systems.registry import Systems
@@ -84,13 +85,14 @@ def build_services(
     texts = load_offer_texts()
     web_sessions = WebSessions(redis)
     trackers = Trackers(redis)
-    audit = AuditLog(redis, settings.audit_days)
+    audit, vault = AuditLog(redis, settings.audit_days), Vault(redis, settings.vault_days)
     retention = {
         "chat": settings.transcript_days,
         "links": settings.link_days,
         "offers": settings.offer_days,
         "consents": settings.consent_days,
         "audit_log": settings.audit_days,
+        "masked_values": settings.vault_days,
     }
     rights = DataRights(
         links,
@@ -105,6 +107,7 @@ def build_services(
         web_sessions,
         redis,
         audit,
+        vault,
         retention,
     )
     handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot)
@@ -122,6 +125,7 @@ def build_services(
         offer_desk,
         mydata,
         claims,
+        vault,
         repeat_wait=settings.bot_timeout_seconds + 5,
     )
     return Services(

@@ -14,7 +14,7 @@ from typing import Any
 from bot.conversation.delivery import Delivery, DeliveryError
 from bot.conversation.rasa_client import BotClient, BotUnavailableError
 from bot.conversation.records import Conversations
-from bot.conversation.transcripts import Entry, Transcripts
+from bot.conversation.transcripts import Entry, Transcripts, citizen_entry
 from bot.core.envelope import Inbound, Outbound
 from bot.core.protocol import HandoffReason, Notice
 from bot.handoff.agents import Agent
@@ -276,5 +276,5 @@ class HandoffDesk:
         return replies
 
     async def _log_citizen(self, message: Inbound, language: str | None, safety: str | None = None) -> None:
-        entry = Entry("citizen", message.text, language=language, safety=safety)
+        entry = citizen_entry(message, language, safety=safety)
         await self._transcripts.append(message.conversation_id, [entry])

@@ -24,6 +24,7 @@ from bot.privacy.audit import Action, Actor, AuditLog
 from bot.privacy.consent import PURPOSES, Consents
 from bot.privacy.identity import Links
 from bot.privacy.sessions import WebSessions
+from bot.privacy.vault import Vault
 from bot.store.aof import rewrite_append_only_file
 
 # Times kept as Unix times in Redis, given as ISO 8601 with the city's offset in an export.
@@ -53,10 +54,12 @@ class DataRights:
         web_sessions: WebSessions,
         redis: Redis,
         audit: AuditLog,
+        vault: Vault,
         retention_days: dict[str, int] | None = None,
     ) -> None:
         self._redis = redis
         self.audit = audit
+        self._vault = vault
         self._retention_days = retention_days or {}
         self._links = links
         self._consents = consents
@@ -79,6 +82,7 @@ class DataRights:
         await self._conversations.forget(conversation)
         await self._outbox.forget(conversation)
         await self._questions.forget(conversation)
+        await self._vault.forget(conversation)
         channel, _, user = conversation.partition(":")
         if channel == "webchat":  # its browser can no longer resume it
             await self._web_sessions.forget(user)
@@ -99,6 +103,18 @@ class DataRights:
         if citizen is None and conversation is not None:
             citizen = await self._links.citizen_of(conversation)
         await self.audit.record(actor, who, action, citizen=citizen, conversation=conversation, why=why)
+
+    async def reveal(self, conversation: str, message_id: str, agent: str, why: str) -> list[dict[str, Any]] | None:
+        """The values masked in one message, for an agent who gave a reason; recorded in the
+        audit log (by their kinds, never the values). None when none are kept any more."""
+        values = await self._vault.values(conversation, message_id)
+        if values is None:
+            return None
+        kinds = ", ".join(sorted({v["kind"] for v in values}))
+        await self.record_access(
+            Actor.AGENT, agent, Action.VALUE_REVEALED, conversation=conversation, why=f"{why} ({kinds})"
+        )
+        return values
 
     async def export(self, citizen: str, requested_by: str) -> dict[str, Any]:
         """Everything held about a citizen (GDPR art. 15), as JSON for the back office: what each

@@ -47,6 +47,11 @@ def seen(conversation_id: str, message_id: str) -> str:
     return f"{PREFIX}seen:{conversation_id}:{message_id}"
 
 
+def vault(conversation_id: str) -> str:
+    """The values masked in the conversation's messages (hash: message id → JSON list)."""
+    return f"{PREFIX}vault:{conversation_id}"
+
+
 def transcript(conversation_id: str) -> str:
     """The conversation's transcript (stream)."""
     return f"{PREFIX}log:{conversation_id}"

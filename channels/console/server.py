@@ -197,6 +197,23 @@ class ConsoleConnection:
             return
         await self._open(conversation, after or "0")
 
+    async def _do_reveal(self, conversation: str, data: dict[str, Any]) -> None:
+        """Show the agent holding the conversation the values masked in one message, for the
+        reason they give; recorded in the audit log (docs/privacy.md)."""
+        await self.app[HANDOFF].held(conversation, self.agent)
+        entry, why = data.get("entry"), data.get("why")
+        if not isinstance(entry, str) or not entry or len(entry) > 80:
+            await self._error("malformed", "reveal needs the entry's vault reference", conversation)
+            return
+        if not isinstance(why, str) or not 3 <= len(why.strip()) <= 200:
+            await self._error("reason_needed", "say why you need to see it (3-200 characters)", conversation)
+            return
+        values = await self.app[RIGHTS].reveal(conversation, entry, self.agent.username, why.strip())
+        if values is None:
+            await self._error("not_kept", "these details are no longer kept", conversation)
+            return
+        await self._send({"type": "revealed", "conversation": conversation, "entry": entry, "values": values})
+
     async def _do_send(self, conversation: str, data: dict[str, Any]) -> None:
         await self.app[HANDOFF].held(conversation, self.agent)
         text = await self._text(data, conversation)

@@ -608,6 +608,17 @@
       notify(key, { details: details(c.info) });
     },
 
+    revealed: function (m) {
+      var c = state.convs.get(String(m.conversation));
+      if (!c || !Array.isArray(m.values)) return;
+      var entry = c.entries.filter(function (e) { return String(e.vault) === String(m.entry); })[0];
+      var node = entry && document.querySelector('[data-entry-id="' + CSS.escape(String(entry.id)) + '"] .masked');
+      if (!node) return;
+      node.textContent = "";
+      m.values.forEach(function (v) {
+        node.appendChild(el("span", { class: "revealed" }, t("masked_" + v.kind) + ": " + String(v.value)));
+      });
+    },
     error: function (m) {
       var code = String(m.code || "");
       var c = m.conversation !== undefined ? state.convs.get(String(m.conversation)) : null;
@@ -744,6 +755,18 @@
       li.appendChild(el("p", { class: "danger-label", role: "alert" }, t("danger_" + entry.safety)));
     }
     li.appendChild(el("p", { class: "text", lang: langAttr(entry.language) }, text));
+    if (from === "citizen" && entry.vault) {
+      // Personal data was masked in this message; the agent may see it, with a reason (recorded).
+      var reveal = el("button", { type: "button", class: "button secondary reveal" }, t("reveal"));
+      reveal.addEventListener("click", function () {
+        var why = window.prompt(t("reveal_why"));
+        if (why === null) return;
+        send({ type: "reveal", conversation: current() && current().id, entry: String(entry.vault), why: why });
+      });
+      var masked = el("p", { class: "masked" });
+      masked.appendChild(reveal);
+      li.appendChild(masked);
+    }
     if (from === "citizen" && entry.intent) {
       var confidence = typeof entry.confidence === "number" ? entry.confidence.toFixed(2) : entry.confidence || "";
       li.appendChild(el("p", { class: "understood" }, t("understood", { intent: entry.intent, confidence: confidence }).trim()));
