@@ -8,7 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import redis
 import socketio
+
+from bot.cli.supervisor import Stack
 
 
 class Citizen:
@@ -146,3 +149,39 @@ class Console:
     async def close(self) -> None:
         await self.disconnect()
         await self.session.close()
+
+
+def redis_text(stack: Stack, skip: tuple[str, ...] = ("citybot:vault:",)) -> str:
+    """Every key and value in the stack's Redis, as one text to search; by default without the
+    vault of masked values, the one place kept for agents to reveal them (7 days)."""
+    client = redis.Redis.from_url(stack.settings.redis.url, decode_responses=True)
+    parts: list[str] = []
+    try:
+        for key in client.scan_iter(count=1000):
+            if key.startswith(skip):
+                continue
+            kind = client.type(key)
+            parts.append(key)
+            value: Any
+            if kind == "string":
+                value = client.get(key)
+            elif kind == "hash":
+                value = client.hgetall(key)
+            elif kind == "list":
+                value = client.lrange(key, 0, -1)
+            elif kind == "set":
+                value = client.smembers(key)
+            elif kind == "zset":
+                value = client.zrange(key, 0, -1)
+            elif kind == "stream":
+                value = client.xrange(key)
+            else:
+                value = ""
+            parts.append(str(value))
+    finally:
+        client.close()
+    return "\n".join(parts)
+
+
+def logs(stack: Stack) -> str:
+    return "\n".join(m.log_path.read_text(encoding="utf-8", errors="replace") for m in stack.processes)

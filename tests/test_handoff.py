@@ -34,7 +34,7 @@ from bot.store.redis import connect
 from channels.console import setup_console
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
-from tests.clients import Console
+from tests.clients import Console, redis_text
 from tests.conftest import reset_handoff
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
 
@@ -611,7 +611,7 @@ async def test_f6_a_bad_after_id_keeps_the_agents_console_open(new_agent: Any, c
 
 
 async def test_an_agent_opening_a_transcript_is_in_the_audit_log_a_supervisor_reads(
-    gateway: str, redis: Redis, consoles: Any, citizens: Any
+    gateway: str, redis: Redis, consoles: Any, citizens: Any, stack: Stack
 ) -> None:
     """Issue 14, item 3: every staff read of personal data is recorded; a supervisor (an admin
     agent) reads the log in the console; an agent who is not one cannot."""
@@ -653,3 +653,13 @@ async def test_an_agent_opening_a_transcript_is_in_the_audit_log_a_supervisor_re
         revealed = (await r.json())["entries"][0]  # the newest first
     assert revealed["action"] == "value_revealed" and revealed["who"] == agent
     assert revealed["why"] == "asiakas pyysi soittoa (phone)" and "040" not in str(revealed)
+
+    # The console entry point: what the agent writes reaches the citizen whole and is kept masked.
+    await console.send(type="send", conversation=conversation, text="Soitan teille numerosta 050 111 2233.")
+    kept = await console.entry(conversation, "agent")
+    assert kept["text"] == "Soitan teille numerosta [puhelinnumero]." and kept["vault"]
+    heard = [r["text"] for r in await citizen.replies(2)]  # "Anna joined", then her message
+    assert heard[-1] == "Soitan teille numerosta 050 111 2233."
+    stored = redis_text(stack)
+    assert "040 765 4321" not in stored and "050 111 2233" not in stored  # only in the vault
+    assert "050 111 2233" in redis_text(stack, skip=())  # kept there for a reveal

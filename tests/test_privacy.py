@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from typing import Any
 
 import pytest
 import redis
 
 from bot.cli.supervisor import Stack
-from tests.clients import Citizen
+from tests.clients import Citizen, logs, redis_text
 
 pytestmark = pytest.mark.integration
 
@@ -27,39 +26,6 @@ RAW = {
     "email": "maija.meikalainen@example.fi",
     "iban": "FI21 1234 5600 0007 85",
 }
-
-
-def redis_text(stack: Stack) -> str:
-    """Every key and value in the stack's Redis, as one text to search."""
-    client = redis.Redis.from_url(stack.settings.redis.url, decode_responses=True)
-    parts: list[str] = []
-    try:
-        for key in client.scan_iter(count=1000):
-            kind = client.type(key)
-            parts.append(key)
-            value: Any
-            if kind == "string":
-                value = client.get(key)
-            elif kind == "hash":
-                value = client.hgetall(key)
-            elif kind == "list":
-                value = client.lrange(key, 0, -1)
-            elif kind == "set":
-                value = client.smembers(key)
-            elif kind == "zset":
-                value = client.zrange(key, 0, -1)
-            elif kind == "stream":
-                value = client.xrange(key)
-            else:
-                value = ""
-            parts.append(str(value))
-    finally:
-        client.close()
-    return "\n".join(parts)
-
-
-def logs(stack: Stack) -> str:
-    return "\n".join(m.log_path.read_text(encoding="utf-8", errors="replace") for m in stack.processes)
 
 
 async def test_what_a_citizen_writes_is_stored_and_logged_masked(stack: Stack) -> None:
@@ -77,6 +43,13 @@ async def test_what_a_citizen_writes_is_stored_and_logged_masked(stack: Stack) -
     finally:
         await citizen.client.disconnect()
     stored, logged = redis_text(stack), logs(stack)
+    # The values are kept only in the conversation's vault, for an agent's reveal, for 7 days.
+    client = redis.Redis.from_url(stack.settings.redis.url, decode_responses=True)
+    try:
+        assert 6 * 86400 < client.ttl(f"citybot:vault:webchat:{sid}") <= 7 * 86400
+        assert RAW["phone"] in str(client.hgetall(f"citybot:vault:webchat:{sid}"))
+    finally:
+        client.close()
     assert "[henkilötunnus]" in stored and "[puhelinnumero]" in stored  # the masked forms are there
     for kind, value in RAW.items():
         assert value not in stored, f"{kind} raw in Redis"

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import itertools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.gateway.app import create_app
 from bot.knowledge.files import load_faq
 from bot.store import keys
 from channels.telegram import setup_telegram
+from tests.clients import logs, redis_text
 from tests.fake_telegram import FakeTelegram, callback_update, message_update
 
 pytestmark = pytest.mark.integration
@@ -251,3 +253,20 @@ async def test_one_reply_failing_does_not_drop_the_rest(
     status, _ = await post(webhook, message_update(next(_ids), chat, "haluan puhua ihmiselle"))
     assert status == 200
     assert calls["n"] >= 2 and len(fake.sent()) == calls["n"] - 1  # every reply but the failed one
+
+
+async def test_personal_data_written_in_telegram_is_stored_and_logged_masked(
+    webhook: str, fake: FakeTelegram, stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14, item 4: the Telegram entry point. The bot and the transcript get the masked
+    message; nothing raw in Redis, the gateway's log or any process's log."""
+    raw = ["150822E0425", "+358 40 111 2233", "tg.user@example.fi", "FI21 1234 5600 0007 85"]
+    caplog.set_level(logging.DEBUG)
+    chat = next(_chats)
+    text = f"hetu {raw[0]}, puh {raw[1]}, email {raw[2]}, tili {raw[3]} - miten haen asumistukea?"
+    assert (await post(webhook, message_update(next(_ids), chat, text, language="fi")))[0] == 200
+    assert fake.sent()  # answered
+    stored = redis_text(stack)
+    assert f"telegram:{chat}" in stored and "[henkilötunnus]" in stored
+    for value in raw:
+        assert value not in stored and value not in caplog.text and value not in logs(stack), value

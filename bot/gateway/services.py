@@ -110,7 +110,7 @@ def build_services(
         vault,
         retention,
     )
-    handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot)
+    handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot, vault)
     offer_desk = OfferDesk(
         offers, links, consents, conversations, questions, transcripts, delivery, scheduler, callbacks, texts
     )

@@ -9,6 +9,7 @@ the transcript and tells the citizen, so no transport repeats that logic.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from bot.conversation.delivery import Delivery, DeliveryError
@@ -20,6 +21,8 @@ from bot.core.protocol import HandoffReason, Notice
 from bot.handoff.agents import Agent
 from bot.handoff.cases import Case, CaseKind, CaseMode, Handoff, HandoffError
 from bot.handoff.texts import CANCEL_PAYLOAD, HandoffTexts, rating_of
+from bot.privacy.masking import default_masker
+from bot.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
 # Free text that cancels a wait for an agent: "never mind", "ei sittenkään", "strunt i det".
@@ -47,7 +50,10 @@ class HandoffDesk:
         delivery: Delivery,
         conversations: Conversations,
         bot: BotClient,
+        vault: Vault | None = None,
     ) -> None:
+        self._vault = vault
+        self._masker = default_masker()
         self._cases = handoff
         self._agents = handoff.agents
         self.texts = HandoffTexts(handoff.config.texts)
@@ -206,18 +212,31 @@ class HandoffDesk:
         case = await self._cases.held(conversation, agent.username)
         return case, await self._transcripts.read(conversation, after)
 
+    async def _masked(self, conversation: str, text: str, language: str | None) -> tuple[str, str | None]:
+        """What an agent wrote as the transcript keeps it: personal data masked as in citizens'
+        messages, the values in the vault (revealable with a reason); the citizen gets it whole."""
+        found = self._masker.find(text)
+        if not found or self._vault is None:
+            return text, None
+        reference = f"staff-{secrets.token_hex(6)}"
+        await self._vault.keep(conversation, reference, found)
+        return self._masker.mask(text, language or "fi", found).text, reference
+
     async def reply(self, conversation: str, agent: Agent, text: str) -> None:
         """The agent writes to the citizen."""
         case = await self._cases.held(conversation, agent.username)
-        await self._transcripts.append(conversation, [Entry("agent", text, language=case.language, agent=agent.name)])
+        kept, vault = await self._masked(conversation, text, case.language)
+        entry = Entry("agent", kept, language=case.language, agent=agent.name, vault=vault)
+        await self._transcripts.append(conversation, [entry])
         await self.announce(
             conversation, [Outbound(text=text, language=case.language or None, sender="agent", agent_name=agent.name)]
         )
 
     async def note(self, conversation: str, agent: Agent, text: str) -> None:
         """A private note of the agent in the transcript (never sent to the citizen)."""
-        await self._cases.held(conversation, agent.username)
-        await self._transcripts.append(conversation, [Entry("note", text, agent=agent.name)])
+        case = await self._cases.held(conversation, agent.username)
+        kept, vault = await self._masked(conversation, text, case.language)
+        await self._transcripts.append(conversation, [Entry("note", kept, agent=agent.name, vault=vault)])
 
     async def agent_typing(self, conversation: str, agent: Agent) -> None:
         """Show the citizen that the agent is typing, where the channel can."""

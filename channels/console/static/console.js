@@ -755,7 +755,7 @@
       li.appendChild(el("p", { class: "danger-label", role: "alert" }, t("danger_" + entry.safety)));
     }
     li.appendChild(el("p", { class: "text", lang: langAttr(entry.language) }, text));
-    if (from === "citizen" && entry.vault) {
+    if (entry.vault) {
       // Personal data was masked in this message; the agent may see it, with a reason (recorded).
       var reveal = el("button", { type: "button", class: "button secondary reveal" }, t("reveal"));
       reveal.addEventListener("click", function () {
