@@ -510,6 +510,8 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     who = citizen_id()
     person, sid = await signed_in(city, citizens, who, "sv")
     marker = f"zebra{uuid.uuid4().hex[:8]}"  # what the citizen wrote, to look for in the AOF
+    await person.say("min e-post är kim.export@example.fi", sid)
+    await person.replies(1)
     await city.redis.set(keys.AOF_REWRITTEN, "1", ex=600)  # no daily rewrite during this test
     await person.say(f"{marker} var finns biblioteket?", sid)
     await person.replies(1)
@@ -529,7 +531,10 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     conversation = export["conversations"][0]
     times += [conversation["record"]["first_seen"], conversation["record"]["last_seen"]]
     times += [conversation["link"]["linked_at"], *(e["at"] for e in conversation["transcript"])]
-    # Issue 14: who has seen or changed the data (the audit log), and how long each kind is kept.
+    # Issue 14: the values masked in the chat are the citizen's data too: in the export.
+    [masked] = export["conversations"][0]["masked_values"].values()
+    assert masked == [{"kind": "email", "value": "kim.export@example.fi"}]
+    # Who has seen or changed the data (the audit log), and how long each kind is kept.
     actions = [(a["actor"], a["action"]) for a in export["accesses"]]
     assert ("system", "consent_changed") in actions and actions[-1] == ("system", "exported")
     assert export["retention_days"] == {

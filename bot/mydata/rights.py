@@ -129,6 +129,7 @@ class DataRights:
                     "record": _times(await self._conversations.record(conversation), RECORD_TIMES),
                     "link": _times(await self._links.record(conversation), LINK_TIMES),
                     "transcript": [_times(entry, ("at",)) for entry in await self._transcripts.read(conversation)],
+                    "masked_values": await self._vault.all_values(conversation),
                 }
             )
         return {

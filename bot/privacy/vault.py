@@ -40,6 +40,11 @@ class Vault:
         raw = await self._redis.hget(keys.vault(conversation_id), message_id)
         return list(json.loads(raw)) if raw else None
 
+    async def all_values(self, conversation_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Every kept value of the conversation, by message id (for the citizen's export)."""
+        raw = await self._redis.hgetall(keys.vault(conversation_id))
+        return {message_id: list(json.loads(values)) for message_id, values in raw.items()}
+
     async def forget(self, conversation_id: str) -> None:
         """Delete every kept value of the conversation."""
         await self._redis.delete(keys.vault(conversation_id))
