@@ -113,7 +113,7 @@ async def test_script_in_a_citizen_message_is_shown_as_text(browser: Browser, si
 
 
 async def test_a_masked_phone_number_is_shown_to_the_agent_on_request_with_a_reason(
-    browser: Browser, site: str, agent: str
+    browser: Browser, site: str, agent: str, stack: Stack
 ) -> None:
     """Issue 14: the agent sees "[telefonnummer]"; "show hidden details" asks why, and shows it."""
     agent_page = await sign_in(await browser.new_context(), site, agent, "sv")
@@ -127,6 +127,19 @@ async def test_a_masked_phone_number_is_shown_to_the_agent_on_request_with_a_rea
     agent_page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept("kunden bad om samtal")))
     await line.locator("button.reveal").click()
     await expect(line.locator(".revealed")).to_have_text("Telefonnummer: 040 765 4321")
+
+    # A supervisor sees who opened and who revealed what, in the console's access log.
+    redis = connect(stack.settings.redis)
+    chief = f"chief{next(_names)}"
+    await Agents(redis).create(chief, "Chief", PASSWORD, admin=True)
+    await redis.aclose()
+    supervisor = await sign_in(await browser.new_context(), site, chief, "en")
+    await supervisor.click("#audit-open")
+    rows = supervisor.locator("#audit-rows tr")
+    await expect(rows.first).to_contain_text("revealed hidden details")
+    await expect(rows.first).to_contain_text("kunden bad om samtal (phone)")
+    await expect(rows.filter(has_text="opened the transcript").first).to_contain_text(agent)
+    assert await agent_page.locator("#audit-open").is_hidden()  # an agent who is not a supervisor
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])

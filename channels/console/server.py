@@ -443,7 +443,9 @@ def setup_console(app: web.Application) -> None:
         agent = await request.app[AGENTS].get(session.username)
         assert agent is not None
         logger.info("agent %s signed in", agent.username)
-        response = web.json_response({"username": agent.username, "name": agent.name, "csrf": session.csrf})
+        response = web.json_response(
+            {"username": agent.username, "name": agent.name, "csrf": session.csrf, "supervisor": agent.admin}
+        )
         response.set_cookie(
             COOKIE,
             session.token,

@@ -266,6 +266,7 @@
     resetWork();
     $("work-view").hidden = true;
     $("signout").hidden = true;
+    $("audit-open").hidden = true;
     $("signin-view").hidden = false;
     showAgentName();
     updateTitle();
@@ -309,6 +310,7 @@
     $("signin-view").hidden = true;
     $("work-view").hidden = false;
     $("signout").hidden = false;
+    $("audit-open").hidden = !(state.me && state.me.supervisor);
     showAgentName();
     applyLanguage();
     if (fromForm) $("queue-heading").focus();
@@ -1024,12 +1026,39 @@
     if (c && c.typingUntil && c.typingUntil <= now) { c.typingUntil = 0; renderTyping(); }
   }
 
+  // ---- the audit log, for supervisors ----------------------------------------------------------
+
+  function openAudit() {
+    var rows = $("audit-rows");
+    clear(rows);
+    $("audit-status").textContent = t("audit_loading");
+    $("audit-dialog").showModal();
+    api("GET", "audit?limit=200").then(function (response) {
+      if (!response.ok) throw new Error("audit " + response.status);
+      return response.json();
+    }).then(function (body) {
+      var entries = Array.isArray(body.entries) ? body.entries : [];
+      $("audit-status").textContent = entries.length ? "" : t("audit_empty");
+      entries.forEach(function (e) {
+        var tr = el("tr");
+        var when = new Date(e.at);
+        tr.appendChild(el("td", null, isNaN(when) ? String(e.at) : when.toLocaleString(state.lang)));
+        tr.appendChild(el("td", null, String(e.who || "")));
+        tr.appendChild(el("td", null, has("audit_action_" + e.action) ? t("audit_action_" + e.action) : String(e.action)));
+        tr.appendChild(el("td", null, String(e.conversation || e.citizen || "")));
+        tr.appendChild(el("td", null, String(e.why || "")));
+        rows.appendChild(tr);
+      });
+    }).catch(function () { $("audit-status").textContent = t("audit_failed"); });
+  }
+
   // ---- start -----------------------------------------------------------------------------------
 
   function bind() {
     $("ui-language").addEventListener("change", onLanguage);
     $("signin-form").addEventListener("submit", onSignin);
     $("signout").addEventListener("click", onSignout);
+    $("audit-open").addEventListener("click", openAudit);
     $("queue-list").addEventListener("click", onQueueClick);
     $("mine-list").addEventListener("click", onMineClick);
     $("composer-form").addEventListener("submit", function (event) { event.preventDefault(); submitComposer(); });
