@@ -52,8 +52,9 @@ def reply_from_json(raw: str) -> Outbound:
 class Outbox:
     """Open pages per conversation, and the replies waiting for one to open."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, days: int = OUTBOX_DAYS) -> None:
         self._redis = redis
+        self._seconds = days * 24 * 3600
 
     async def opened(self, conversation_id: str) -> None:
         """A page of the conversation connected."""
@@ -79,7 +80,7 @@ class Outbox:
         key = keys.outbox(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.rpush(key, *[reply_json(r) for r in replies])
-            pipe.expire(key, OUTBOX_DAYS * 24 * 3600)
+            pipe.expire(key, self._seconds)
             await pipe.execute()
 
     async def take(self, conversation_id: str) -> list[Outbound]:

@@ -75,7 +75,7 @@ def build_services(
     """Wire the services of a gateway process around its Redis client, bot client and delivery."""
     conversations = Conversations(redis, settings.transcript_days)
     transcripts = Transcripts(redis, settings.transcript_days)
-    questions, outbox = Questions(redis), Outbox(redis)
+    questions, outbox = Questions(redis), Outbox(redis, settings.transcript_days)
     links, consents = Links(redis, settings.link_days), Consents(redis, settings.consent_days)
     offers = Offers(redis, settings.offer_days)
     agents = Agents(redis, grace_seconds=settings.agent_grace_seconds)
@@ -83,7 +83,7 @@ def build_services(
     scheduler = Scheduler(redis)
     callbacks = Callbacks(redis, scheduler, session, systems, base_delay=settings.callback_base_delay)
     texts = load_offer_texts()
-    web_sessions = WebSessions(redis)
+    web_sessions = WebSessions(redis, settings.transcript_days)
     trackers = Trackers(redis)
     audit, vault = AuditLog(redis, settings.audit_days), Vault(redis, settings.vault_days)
     retention = {

@@ -400,7 +400,12 @@ class Handoff:
         return keys.HANDOFF_TYPING
 
     async def _event(self, kind: str, conversation_id: str, agent: str = "") -> None:
-        fields = {"type": kind, "conversation": conversation_id, "agent": agent, "at": f"{time.time():.3f}"}
-        await self._redis.xadd(keys.HANDOFF_EVENTS, fields, maxlen=MAX_EVENTS, approximate=True)
+        now = time.time()
+        fields = {"type": kind, "conversation": conversation_id, "agent": agent, "at": f"{now:.3f}"}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(keys.HANDOFF_EVENTS, fields, maxlen=MAX_EVENTS, approximate=True)
+            # ... and never older than the chat itself (they name conversations).
+            pipe.xtrim(keys.HANDOFF_EVENTS, minid=f"{int((now - self._retention) * 1000)}-0", approximate=True)
+            await pipe.execute()
         if kind != "forgotten":  # a case is kept as long as the chat, from its last change
             await self._redis.expire(keys.case(conversation_id), self._retention)

@@ -22,9 +22,9 @@ from bot.store import keys
 class Vault:
     """Keep, read and forget masked values; any gateway process may use it."""
 
-    def __init__(self, redis: Redis, retention_days: int = 7) -> None:
+    def __init__(self, redis: Redis, retention_days: float = 7) -> None:
         self._redis = redis
-        self._retention = retention_days * 86400
+        self._retention = max(1, int(retention_days * 86400))
 
     async def keep(self, conversation_id: str, message_id: str, found: Sequence[Found]) -> None:
         """Keep the values masked in one message."""
