@@ -7,7 +7,9 @@ its real hours, so at the stack's fixed time (Sunday noon) it is closed until Mo
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
+import io
 import itertools
 import os
 import re
@@ -639,6 +641,12 @@ async def test_an_agent_opening_a_transcript_is_in_the_audit_log_a_supervisor_re
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00", entry["at"])
     async with console.session.get(f"{gateway}/console/api/audit") as r:
         assert r.status == 403  # an agent who is not a supervisor
+    async with supervisor.session.get(f"{gateway}/console/api/audit.csv", params={"since": "2026-01-01"}) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(await r.text())))  # the whole log, exportable
+    assert any(row["action"] == "transcript_opened" and row["conversation"] == conversation for row in rows)
+    async with supervisor.session.get(f"{gateway}/console/api/audit.csv", params={"since": "yesterday"}) as r:
+        assert r.status == 400
 
     # A masked value: the agent sees the label; revealing it needs a reason and is recorded.
     await citizen.say("soittakaa numeroon 040 765 4321", sid, language="fi")

@@ -1,7 +1,7 @@
 """The current time in the city's time zone, with a fixed time for tests and demos."""
 
 import os
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 CITY_TZ = ZoneInfo("Europe/Helsinki")
@@ -29,3 +29,10 @@ def iso(moment: "float | str | datetime") -> str:
     else:
         local = datetime.fromtimestamp(float(moment), CITY_TZ)
     return local.isoformat(timespec="seconds")
+
+
+def day_start(day: str) -> float:
+    """The Unix time when ``day`` (``YYYY-MM-DD``) starts in the city; ValueError if it is no date."""
+    from datetime import time as day_time
+
+    return datetime.combine(date.fromisoformat(day), day_time.min, CITY_TZ).timestamp()

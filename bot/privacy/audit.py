@@ -18,6 +18,7 @@ named by its kind only). The audit log is the city's record: an erasure does not
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from enum import Enum
 from typing import Any
 
@@ -99,6 +100,17 @@ class AuditLog:
                 break
             cursor = f"({rows[-1][0]}"
         return found[:limit]
+
+    async def since(self, start: float) -> AsyncIterator[dict[str, Any]]:
+        """Every kept entry from ``start`` (a Unix time) on, oldest first (for a full export)."""
+        cursor = f"{int(start * 1000)}-0"
+        while True:
+            rows = await self._redis.xrange(keys.AUDIT, min=cursor, max="+", count=MAX_READ)
+            for _, fields in rows:
+                yield _entry(fields)
+            if len(rows) < MAX_READ:
+                return
+            cursor = f"({rows[-1][0]}"
 
     async def of_citizen(self, citizen: str) -> list[dict[str, Any]]:
         """Every kept access to the citizen's data, oldest first (for the art. 15 export)."""

@@ -67,3 +67,10 @@ async def test_an_expired_value_is_gone_from_the_append_only_file_after_the_rewr
         await redis.aclose()
         server.terminate()
         server.wait(10)
+
+
+def test_a_reason_typed_by_an_agent_is_never_a_formula_in_the_csv_export() -> None:
+    from channels.console.server import _csv_cell
+
+    assert _csv_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert _csv_cell("+358") == "'+358" and _csv_cell("asiakas pyysi") == "asiakas pyysi"
