@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
@@ -506,6 +507,18 @@ async def test_callbacks_are_retried_until_the_back_office_answers(city: City, c
     assert city.backoffice.refused == 3
 
 
+def documented(schema: str, body: Any) -> None:
+    """``body`` is valid against ``schema`` of the back-office API's OpenAPI document."""
+    import jsonschema
+
+    document = yaml.safe_load((Path(__file__).parents[1] / "channels/backoffice/openapi.yml").read_text("utf-8"))
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{schema}", "components": document["components"]},
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+    validator.validate(body)
+
+
 async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> None:
     who = citizen_id()
     person, sid = await signed_in(city, citizens, who, "sv")
@@ -549,7 +562,9 @@ async def test_export_and_erasure_through_the_api(city: City, citizens: Any) -> 
     assert len(times) >= 10
     for value in times:
         assert isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00", value), value
+    documented("Export", export)  # as the OpenAPI document says
     status, erased = await city.call("DELETE", f"/api/v1/citizens/{who}")
+    documented("Erasure", erased)
     assert status == 200 and erased["deleted_conversations"] == 1
     assert await city.redis.exists(keys.transcript(f"webchat:{sid}")) == 0
     _, after = await city.call("GET", f"/api/v1/citizens/{who}/export")
