@@ -214,6 +214,7 @@ class Agents:
             pipe.hset(key, mapping={"username": username, "csrf": csrf})
             pipe.expire(key, self._session_seconds)
             pipe.sadd(keys.console_sessions(username), token)
+            pipe.expire(keys.console_sessions(username), self._session_seconds)  # lives as its newest session
             await pipe.execute()
         return Session(token, username, csrf)
 
@@ -225,7 +226,10 @@ class Agents:
         data: dict[str, str] = await self._redis.hgetall(key)
         if not data.get("username") or not await self._redis.exists(keys.agent(data["username"])):
             return None
-        await self._redis.expire(key, self._session_seconds)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.expire(key, self._session_seconds)
+            pipe.expire(keys.console_sessions(data["username"]), self._session_seconds)
+            await pipe.execute()
         return Session(token, data["username"], data.get("csrf", ""))
 
     async def sign_out(self, session: Session) -> None:
