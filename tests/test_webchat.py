@@ -9,11 +9,14 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.cli.supervisor import Stack, free_port
+from bot.conversation.rasa_client import BotUnavailableError, RasaClient
+from bot.core.envelope import Inbound
 from bot.core.settings import RedisAddress
 from bot.gateway.app import create_app
 from channels.webchat import setup_webchat
@@ -38,7 +41,9 @@ async def citizen() -> AsyncIterator[Citizen]:
         await person.client.disconnect()
 
 
-async def fake_bot(aiohttp_server: ServerFactory, webhook: Callable[[web.Request], Awaitable[web.Response]]) -> str:
+async def fake_bot(
+    aiohttp_server: ServerFactory, webhook: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> str:
     """A stand-in for Rasa's channel on loopback, whose ``webhook`` answers messages; its base URL."""
 
     async def health(_: web.Request) -> web.Response:
@@ -49,6 +54,19 @@ async def fake_bot(aiohttp_server: ServerFactory, webhook: Callable[[web.Request
     app.router.add_get("/webhooks/citybot/", health)
     server = await aiohttp_server(app)
     return f"http://127.0.0.1:{server.port}"
+
+
+HEI = Inbound(channel="webchat", user_id="u", message_id="m", text="hei")
+
+
+@contextlib.asynccontextmanager
+async def bot_client(
+    aiohttp_server: ServerFactory, webhook: Callable[[web.Request], Awaitable[web.StreamResponse]], timeout: float = 5
+) -> AsyncIterator[RasaClient]:
+    """The gateway's client for a fake Rasa channel whose ``webhook`` answers."""
+    base = await fake_bot(aiohttp_server, webhook)
+    async with aiohttp.ClientSession() as session:
+        yield RasaClient(session, base, "token", timeout=timeout)
 
 
 async def test_session_and_message_round_trip(gateway: str, citizen: Citizen) -> None:
@@ -177,8 +195,6 @@ async def test_same_message_id_in_two_conversations_is_answered_in_both(gateway:
 
 
 async def test_healthz_is_liveness_and_readyz_checks_every_dependency(gateway: str) -> None:
-    import aiohttp
-
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{gateway}/healthz") as response:
             assert response.status == 200
@@ -196,8 +212,6 @@ async def test_readyz_503_when_redis_is_down_while_healthz_stays_alive(
 ) -> None:
     """Issue 13: /healthz was readiness, so an orchestrator would have restarted a gateway whose
     Redis was down (which a restart cannot fix)."""
-    import aiohttp
-
     settings = dataclasses.replace(stack.settings, redis=RedisAddress("127.0.0.1", free_port()))
     server = await aiohttp_server(create_app(settings, [setup_webchat]))
     base = f"http://127.0.0.1:{server.port}"
@@ -218,20 +232,13 @@ def test_app_factory_connects_nothing_at_creation(stack: Stack) -> None:
 
 
 async def test_bot_timeout_is_reported_not_raised(aiohttp_server: ServerFactory) -> None:
-    import aiohttp
-
-    from bot.conversation.rasa_client import BotUnavailableError, RasaClient
-    from bot.core.envelope import Inbound
-
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(2)
         return web.json_response({"replies": [], "language": "fi"})
 
-    base = await fake_bot(aiohttp_server, slow)
-    async with aiohttp.ClientSession() as session:
-        client = RasaClient(session, base, "token", timeout=0.2)
+    async with bot_client(aiohttp_server, slow, timeout=0.2) as client:
         with pytest.raises(BotUnavailableError, match="TimeoutError"):
-            await client.send(Inbound(channel="webchat", user_id="u", message_id="m", text="hei"))
+            await client.send(HEI)
 
 
 async def test_f1_a_session_id_without_its_secret_gets_a_new_conversation(gateway: str) -> None:
@@ -407,7 +414,6 @@ async def test_a_stalled_bot_answers_every_message_with_an_error_and_the_socket_
 
 async def test_metrics_count_messages_and_replies_and_name_no_one(gateway: str, citizen: Citizen) -> None:
     """Issue 13, item 7: /metrics in Prometheus' format, never a citizen's data in a label."""
-    import aiohttp
 
     async def scrape() -> str:
         async with aiohttp.ClientSession() as session, session.get(f"{gateway}/metrics") as response:
@@ -441,10 +447,6 @@ async def test_several_rasa_processes_share_the_messages_and_a_stopped_one_is_sk
 ) -> None:
     """Issue 13 (scale-out): the gateway's client sends round-robin to several Rasa processes and
     skips one that refuses the connection; none answering is a clear error."""
-    import aiohttp
-
-    from bot.conversation.rasa_client import BotUnavailableError, RasaClient
-    from bot.core.envelope import Inbound
 
     def answering(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def webhook(request: web.Request) -> web.Response:
@@ -458,7 +460,7 @@ async def test_several_rasa_processes_share_the_messages_and_a_stopped_one_is_sk
     )
     dead = f"http://127.0.0.1:{free_port()}"
     bases = [first, dead, second]
-    message = Inbound(channel="webchat", user_id="u", message_id="m", text="hei")
+    message = HEI
     async with aiohttp.ClientSession() as session:
         client = RasaClient(session, bases, "token", timeout=5)
         answered = [(await client.send(message)).replies[0].text for _ in range(6)]
@@ -473,30 +475,19 @@ async def test_several_rasa_processes_share_the_messages_and_a_stopped_one_is_sk
 async def test_a_turn_the_bot_answers_with_nothing_is_a_clear_error(aiohttp_server: ServerFactory) -> None:
     """Issue 13: with its action server down, Rasa answers 200 with no replies, and the citizen
     heard nothing; now it is "try again"."""
-    import aiohttp
-
-    from bot.conversation.rasa_client import BotUnavailableError, RasaClient
-    from bot.core.envelope import Inbound
 
     async def empty(request: web.Request) -> web.Response:
         return web.json_response({"replies": [], "language": "fi"})
 
-    base = await fake_bot(aiohttp_server, empty)
-    async with aiohttp.ClientSession() as session:
-        client = RasaClient(session, base, "token", timeout=5)
+    async with bot_client(aiohttp_server, empty) as client:
         with pytest.raises(BotUnavailableError, match="no reply"):
-            await client.send(Inbound(channel="webchat", user_id="u", message_id="m", text="hei"))
+            await client.send(HEI)
 
 
 async def test_a_turn_interrupted_by_a_dying_process_is_tried_once_more(aiohttp_server: ServerFactory) -> None:
     """Issue 13, scale-out: the action server replica died under a turn (Rasa answers nothing) or
     the Rasa process died mid-turn (the connection closes): the turn is tried once more, on the
     next process, and the citizen gets the answer."""
-    import aiohttp
-
-    from bot.conversation.rasa_client import RasaClient
-    from bot.core.envelope import Inbound
-
     calls: list[str] = []
 
     async def flaky(request: web.Request) -> web.StreamResponse:
@@ -509,9 +500,7 @@ async def test_a_turn_interrupted_by_a_dying_process_is_tried_once_more(aiohttp_
             return web.Response()
         return web.json_response({"replies": [{"text": "Oodi on auki."}], "language": "fi"})
 
-    base = await fake_bot(aiohttp_server, flaky)
-    async with aiohttp.ClientSession() as session:
-        client = RasaClient(session, base, "token", timeout=5)
+    async with bot_client(aiohttp_server, flaky) as client:
         for count, message_id in ((2, "m1"), (4, "m2")):
-            turn = await client.send(Inbound(channel="webchat", user_id="u", message_id=message_id, text="hei"))
+            turn = await client.send(dataclasses.replace(HEI, message_id=message_id))
             assert [r.text for r in turn.replies] == ["Oodi on auki."] and len(calls) == count

@@ -34,7 +34,6 @@ from bot.handoff.service import HandoffDesk, bot_entry
 from bot.knowledge.vocabulary import known_share
 from bot.mydata.in_chat import DELETE_YES, UNLINK_PAYLOAD, UNLINK_YES, MyData, confirmation
 from bot.offers.desk import WHY_PAYLOAD, OfferDesk, parse_offer_payload
-from bot.privacy.masking import Masker, default_masker
 from bot.privacy.vault import Vault
 from bot.safety.detector import Danger, Finding, SafetyRules, load_safety
 
@@ -69,11 +68,9 @@ class Router:
         vault: Vault,
         safety: SafetyRules | None = None,
         repeat_wait: float = 20.0,
-        masker: Masker | None = None,
     ) -> None:
         self._safety = safety or load_safety()
         self._claims = claims
-        self._masker = masker or default_masker()
         self._vault = vault
         self._repeat_wait = repeat_wait  # how long a repeat waits for the answer to its first delivery
         self._conversations = conversations
@@ -119,7 +116,7 @@ class Router:
         the transcript, the safety check or any log sees it. Button payloads are ours: kept."""
         if message.text.startswith("/"):
             return message
-        found = self._masker.find(message.text)
+        found = self._vault.find(message.text)
         if not found:
             return message
         language = (
@@ -128,10 +125,9 @@ class Router:
             or message.language_hint
             or "fi"
         )
-        masked = self._masker.mask(message.text, language, found)
-        await self._vault.keep(message.conversation_id, message.message_id, found)
+        text = await self._vault.mask(message.conversation_id, message.message_id, message.text, language, found)
         logger.info("masked %s in a %s message", ", ".join(sorted({f.kind.value for f in found})), message.channel)
-        return dataclasses.replace(message, text=masked.text, masked=True)
+        return dataclasses.replace(message, text=text, masked=True)
 
     async def _answer(self, message: Inbound) -> list[Outbound]:
         message = await self._masked(message)

@@ -21,7 +21,6 @@ from bot.core.protocol import HandoffReason, Notice
 from bot.handoff.agents import Agent
 from bot.handoff.cases import Case, CaseKind, CaseMode, Handoff, HandoffError
 from bot.handoff.texts import CANCEL_PAYLOAD, HandoffTexts, rating_of
-from bot.privacy.masking import default_masker
 from bot.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
@@ -50,10 +49,9 @@ class HandoffDesk:
         delivery: Delivery,
         conversations: Conversations,
         bot: BotClient,
-        vault: Vault | None = None,
+        vault: Vault,
     ) -> None:
         self._vault = vault
-        self._masker = default_masker()
         self._cases = handoff
         self._agents = handoff.agents
         self.texts = HandoffTexts(handoff.config.texts)
@@ -215,12 +213,11 @@ class HandoffDesk:
     async def _masked(self, conversation: str, text: str, language: str | None) -> tuple[str, str | None]:
         """What an agent wrote as the transcript keeps it: personal data masked as in citizens'
         messages, the values in the vault (revealable with a reason); the citizen gets it whole."""
-        found = self._masker.find(text)
-        if not found or self._vault is None:
+        found = self._vault.find(text)
+        if not found:
             return text, None
         reference = f"staff-{secrets.token_hex(6)}"
-        await self._vault.keep(conversation, reference, found)
-        return self._masker.mask(text, language or "fi", found).text, reference
+        return await self._vault.mask(conversation, reference, text, language or "fi", found), reference
 
     async def reply(self, conversation: str, agent: Agent, text: str) -> None:
         """The agent writes to the citizen."""

@@ -106,16 +106,12 @@ class Offer:
             "respond_by": iso(self.respond_by),
             "on_silence": self.on_silence,
             "status": self.status,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at or self.created_at),
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at or self.created_at),
         }
         if self.change_request:
             data["change_request"] = self.change_request
         return data
-
-
-def _iso(epoch: float) -> str:
-    return iso(epoch)
 
 
 def parse_offer(body: Any, system: str, now: float | None = None) -> Offer:
@@ -260,7 +256,7 @@ class Offers:
         rows = await self._redis.xrange(keys.offer_history(offer_id))
         result = []
         for _, fields in rows:
-            result.append({"status": fields["status"], "at": _iso(float(fields["at"])), "cause": fields["cause"]})
+            result.append({"status": fields["status"], "at": iso(fields["at"]), "cause": fields["cause"]})
         return result
 
     async def of_citizen(self, citizen_id: str) -> list[Offer]:

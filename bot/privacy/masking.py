@@ -238,9 +238,9 @@ class Masker:
             if card_network(digits) and luhn(digits):
                 add(Kind.CARD, match.start(), match.end())
         for match in _PHONE.finditer(text):
-            span = _phone_span(match.group())
-            if span is not None:
-                add(Kind.PHONE, match.start() + span[0], match.start() + span[1])
+            length = _phone_length(match.group())
+            if length is not None:
+                add(Kind.PHONE, match.start(), match.start() + length)
         for match in self._address.finditer(text):
             add(Kind.ADDRESS, match.start(), match.end())
         return sorted(taken, key=lambda f: f.start)
@@ -271,8 +271,9 @@ def _iban_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     return None
 
 
-def _phone_span(candidate: str) -> tuple[int, int] | None:
-    """The phone number in a run of digits, spaces, dashes and brackets, if it is one."""
+def _phone_length(candidate: str) -> int | None:
+    """How long the phone number at the start of a run of digits, spaces, dashes and brackets
+    is, if it is one."""
     stripped = candidate.rstrip(" -(")
     stripped = stripped.rstrip(")") if stripped.count("(") < stripped.count(")") else stripped
     if _DATE.match(stripped.strip()) or _BUSINESS_ID.match(stripped.strip()):
@@ -284,7 +285,7 @@ def _phone_span(candidate: str) -> tuple[int, int] | None:
         ok = 10 <= len(digits) <= 17 and digits[2] != "0"
     else:
         ok = 8 <= len(digits) <= 12 and digits[1] != "0"
-    return (0, len(stripped)) if ok else None
+    return len(stripped) if ok else None
 
 
 @lru_cache(maxsize=1)

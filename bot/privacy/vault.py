@@ -15,16 +15,27 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.privacy.masking import Found
+from bot.privacy.masking import Found, Masker, default_masker
 from bot.store import keys
 
 
 class Vault:
     """Keep, read and forget masked values; any gateway process may use it."""
 
-    def __init__(self, redis: Redis, retention_days: float = 7) -> None:
+    def __init__(self, redis: Redis, retention_days: float = 7, masker: Masker | None = None) -> None:
         self._redis = redis
         self._retention = max(1, int(retention_days * 86400))
+        self._masker = masker or default_masker()
+
+    def find(self, text: str) -> list[Found]:
+        """The personal data in ``text`` (bot/privacy/masking.py)."""
+        return self._masker.find(text)
+
+    async def mask(self, conversation_id: str, reference: str, text: str, language: str, found: list[Found]) -> str:
+        """``text`` with what ``find`` found replaced by labels in ``language``; the values kept
+        under ``reference`` (a message id) for a reveal. The one way messages are masked."""
+        await self.keep(conversation_id, reference, found)
+        return self._masker.mask(text, language, found).text
 
     async def keep(self, conversation_id: str, message_id: str, found: Sequence[Found]) -> None:
         """Keep the values masked in one message."""
