@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load_webchat import bench_settings, run_mode
-from bench.turn_growth import _windows, through_gateway
+from bench.turn_growth import through_gateway, turn_windows
 from bot.cli.supervisor import Stack, exit_on_sigterm
 from bot.core.paths import PROJECT_ROOT
 
@@ -128,7 +128,7 @@ def measure(workers: int, profile_seconds: int | None, tmp: Path) -> dict[str, A
         print(f"[{workers} worker(s)] {json.dumps(report['think_5s'])}", flush=True)
         if workers == 1:  # the turn's growth with the conversation: one worker is enough
             print("[1 worker] one conversation of 100 messages, 0.2 s apart ...", flush=True)
-            report["turn_growth"] = _windows(asyncio.run(through_gateway(settings, 100, 0.2)))
+            report["turn_growth"] = turn_windows(asyncio.run(through_gateway(settings, 100, 0.2)))
             print(f"[1 worker] {json.dumps(report['turn_growth'])}", flush=True)
     return report
 

@@ -74,7 +74,7 @@ async def straight_to_rasa(settings: Settings, count: int, think: float) -> list
     return times
 
 
-def _windows(times: list[float]) -> dict[str, float]:
+def turn_windows(times: list[float]) -> dict[str, float]:
     n = len(times)
     middle = n // 2
     first, mid, last = times[:10], times[max(0, middle - 5) : middle + 5], times[-10:]
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             gateway = asyncio.run(through_gateway(settings, args.messages, args.think))
             direct = asyncio.run(straight_to_rasa(settings, args.messages, args.think))
     report = {"messages": args.messages, "think_seconds": args.think}
-    report["gateway"] = _windows(gateway)
-    report["direct"] = _windows(direct)
+    report["gateway"] = turn_windows(gateway)
+    report["direct"] = turn_windows(direct)
     for name in ("gateway", "direct"):
         figures = report[name]
         print(

@@ -368,6 +368,16 @@ async def _signed_in(request: web.Request, *, csrf: bool) -> tuple[Session, Agen
     return session, agent
 
 
+async def _supervisor(request: web.Request) -> Agent:
+    """The signed-in agent, if a supervisor (an admin agent); 403 for any other agent."""
+    _, agent = await _signed_in(request, csrf=False)
+    if not agent.admin:
+        raise web.HTTPForbidden(
+            text=json.dumps({"error": "only a supervisor can read the audit log"}), content_type="application/json"
+        )
+    return agent
+
+
 def _csv_cell(value: str) -> str:
     """A cell a spreadsheet will not run as a formula (a reason typed by an agent is free text)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
@@ -497,9 +507,7 @@ def setup_console(app: web.Application) -> None:
     async def audit(request: web.Request) -> web.Response:
         """GET /console/api/audit?conversation=&citizen=&limit=: the newest accesses to personal
         data (bot/privacy/audit.py), for supervisors (admin agents) only."""
-        _, agent = await _signed_in(request, csrf=False)
-        if not agent.admin:
-            return _json_error(403, "only a supervisor can read the audit log")
+        await _supervisor(request)
         try:
             limit = max(1, min(500, int(request.query.get("limit", "100"))))
         except ValueError:
@@ -514,9 +522,7 @@ def setup_console(app: web.Application) -> None:
     async def audit_csv(request: web.Request) -> web.StreamResponse:
         """GET /console/api/audit.csv?since=YYYY-MM-DD: the whole kept audit log (or from a day on),
         as CSV, for supervisors: the export a data protection officer asks for."""
-        _, agent = await _signed_in(request, csrf=False)
-        if not agent.admin:
-            return _json_error(403, "only a supervisor can read the audit log")
+        await _supervisor(request)
         try:
             since = clock.day_start(request.query["since"]) if request.query.get("since") else 0.0
         except ValueError:
