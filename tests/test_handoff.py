@@ -657,6 +657,10 @@ async def test_an_agent_opening_a_transcript_is_in_the_audit_log_a_supervisor_re
     await console.send(type="reveal", conversation=conversation, entry=line["vault"], why="asiakas pyysi soittoa")
     shown = await console.expect("revealed", lambda m: m["conversation"] == conversation)
     assert shown["values"] == [{"kind": "phone", "value": "040 765 4321"}]
+    # Anyone who does not hold the conversation (even a supervisor) cannot reveal it.
+    await supervisor.send(type="reveal", conversation=conversation, entry=line["vault"], why="uteliaisuus")
+    refused = await supervisor.expect("error", lambda m: m.get("conversation") == conversation)
+    assert refused["code"] == "not_yours"
     async with supervisor.session.get(f"{gateway}/console/api/audit", params={"conversation": conversation}) as r:
         revealed = (await r.json())["entries"][0]  # the newest first
     assert revealed["action"] == "value_revealed" and revealed["who"] == agent
