@@ -11,13 +11,14 @@ from channels.backoffice import setup_backoffice
 from channels.console import setup_console
 from channels.telegram import setup_telegram
 from channels.webchat import setup_webchat
+from channels.whatsapp import setup_whatsapp
 
 
 def main() -> None:
     """Serve the gateway with every channel on the configured host and port."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
-    app = create_app(settings, [setup_webchat, setup_telegram, setup_console, setup_backoffice])
+    app = create_app(settings, [setup_webchat, setup_telegram, setup_whatsapp, setup_console, setup_backoffice])
     web.run_app(
         app,
         host=settings.gateway_host,

@@ -31,6 +31,7 @@ def reply_json(reply: Outbound) -> str:
             "sender": reply.sender,
             "agent_name": reply.agent_name,
             "notice": reply.notice.value if reply.notice else None,
+            "offer_id": reply.offer_id,
         }
     )
 
@@ -46,6 +47,7 @@ def reply_from_json(raw: str) -> Outbound:
         sender=data["sender"],
         agent_name=data["agent_name"],
         notice=Notice(data["notice"]) if data.get("notice") else None,
+        offer_id=data.get("offer_id"),
     )
 
 

@@ -66,6 +66,9 @@ class Outbound:
     notice: Notice | None = None
     sender: str = "bot"  # "bot" or "agent": channels may show who is speaking
     agent_name: str | None = None  # the agent's display name, for agent replies
+    # The offer this message delivers: channels that cannot always write freely (WhatsApp outside
+    # its 24-hour window) send the offer's approved template instead, and report its delivery.
+    offer_id: str | None = None
 
 
 @dataclass(frozen=True)

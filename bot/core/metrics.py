@@ -28,6 +28,12 @@ REPLY_SECONDS = Histogram(
 BOT_ERRORS = Counter("citybot_bot_errors", "Messages the service could not answer", ["channel", "kind"])
 NOT_UNDERSTOOD = Counter("citybot_not_understood", "Messages the bot did not understand", ["language"])
 SAFETY_ALARMS = Counter("citybot_safety_alarms", "Emergency and crisis answers given", ["kind", "language"])
+DELIVERY_REPORTS = Counter(
+    "citybot_delivery_reports", "A messaging app's reports on messages we sent (WhatsApp)", ["channel", "status"]
+)
+CHANNEL_RETRIES = Counter(
+    "citybot_channel_send_retries", "Messages kept to send again later (rate limit, API unreachable)", ["channel"]
+)
 OFFER_STATUSES = Counter("citybot_offer_statuses", "Offers moved to a status", ["status"])
 QUEUE_LENGTH = Gauge("citybot_handoff_queue_length", "Conversations waiting for a person", ["queue"])
 RESTARTS = Gauge("citybot_process_restarts", "Processes restarted by `python -m bot run`, per kind", ["process"])

@@ -20,6 +20,15 @@
 | ``CITYBOT_TELEGRAM_TOKEN`` | unset: Telegram off | the bot's token from BotFather |
 | ``CITYBOT_TELEGRAM_SECRET`` | required with a token | secret Telegram sends in every webhook request |
 | ``CITYBOT_TELEGRAM_API_URL`` | https://api.telegram.org | Bot API server (a local fake in tests) |
+| ``CITYBOT_WHATSAPP_PHONE_NUMBER_ID`` | unset: WhatsApp off | the business number's id in the Cloud API |
+| ``CITYBOT_WHATSAPP_TOKEN`` | required with a number id | the Cloud API access token (a system user's) |
+| ``CITYBOT_WHATSAPP_APP_SECRET`` | required with a number id | the Meta app's secret: signs every webhook delivery |
+| ``CITYBOT_WHATSAPP_VERIFY_TOKEN`` | required with a number id | our word for Meta's webhook verification |
+| ``CITYBOT_WHATSAPP_API_URL`` | https://graph.facebook.com | the Cloud API (a fake in tests) |
+| ``CITYBOT_WHATSAPP_API_VERSION`` | v21.0 | the Graph API version called |
+| ``CITYBOT_WHATSAPP_TEMPLATES`` | the channel's templates.yml | approved template names (outside the 24-h window) |
+| ``CITYBOT_WHATSAPP_NUMBER`` | unset | the business number (international form), for ``wa.me`` links |
+| ``CITYBOT_PSEUDONYM_KEY`` | generated into the data dir | conversation ids of phone numbers: same everywhere, fixed |
 | ``CITYBOT_AGENT_GRACE_SECONDS`` | 60 | an agent's console gone this long: their conversations go back to the queue |
 | ``CITYBOT_TRANSCRIPT_DAYS`` | 30 | a conversation's transcript is kept this long after its last message |
 | ``CITYBOT_CONSOLE_SECURE_COOKIE`` | off | ``1``: the console's session cookie is Secure (serve it over HTTPS) |
@@ -108,6 +117,15 @@ class Settings:
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org"
+    whatsapp_phone_number_id: str = ""
+    whatsapp_token: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_templates: str = ""  # a file path; empty: the channel's own templates.yml
+    whatsapp_number: str = ""
+    pseudonym_key: str = ""
     agent_grace_seconds: int = 60
     transcript_days: int = 30  # chat content: transcripts, records, Rasa's trackers, handoff cases
     link_days: int = 365  # a chat's link to a citizen, from when it was made
@@ -155,6 +173,13 @@ def _token(data_dir: Path) -> str:
     return generated_secret(data_dir / "secrets" / "rasa_token")
 
 
+def _pseudonym_key(data_dir: Path) -> str:
+    explicit = os.environ.get("CITYBOT_PSEUDONYM_KEY")
+    if explicit:
+        return explicit
+    return generated_secret(data_dir / "secrets" / "pseudonym_key")
+
+
 def load_settings() -> Settings:
     """Read the settings from the environment (see the module docstring)."""
     data_dir = private_dir(Path(os.environ.get("CITYBOT_DATA_DIR", PROJECT_ROOT / "var")).resolve())
@@ -181,6 +206,15 @@ def load_settings() -> Settings:
         telegram_token=os.environ.get("CITYBOT_TELEGRAM_TOKEN", ""),
         telegram_secret=os.environ.get("CITYBOT_TELEGRAM_SECRET", ""),
         telegram_api_url=os.environ.get("CITYBOT_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
+        whatsapp_phone_number_id=os.environ.get("CITYBOT_WHATSAPP_PHONE_NUMBER_ID", "").strip(),
+        whatsapp_token=os.environ.get("CITYBOT_WHATSAPP_TOKEN", "").strip(),
+        whatsapp_app_secret=os.environ.get("CITYBOT_WHATSAPP_APP_SECRET", "").strip(),
+        whatsapp_verify_token=os.environ.get("CITYBOT_WHATSAPP_VERIFY_TOKEN", "").strip(),
+        whatsapp_api_url=os.environ.get("CITYBOT_WHATSAPP_API_URL", "https://graph.facebook.com").rstrip("/"),
+        whatsapp_api_version=os.environ.get("CITYBOT_WHATSAPP_API_VERSION", "v21.0").strip(),
+        whatsapp_templates=os.environ.get("CITYBOT_WHATSAPP_TEMPLATES", "").strip(),
+        whatsapp_number=os.environ.get("CITYBOT_WHATSAPP_NUMBER", "").strip().lstrip("+"),
+        pseudonym_key=_pseudonym_key(data_dir),
         webchat_origins=tuple(o.strip() for o in os.environ.get("CITYBOT_WEBCHAT_ORIGINS", "").split(",") if o.strip()),
         agent_grace_seconds=_positive("CITYBOT_AGENT_GRACE_SECONDS", 60),
         transcript_days=_positive("CITYBOT_TRANSCRIPT_DAYS", 30),

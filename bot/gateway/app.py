@@ -25,6 +25,7 @@ from bot.core.shutdown import shut
 from bot.gateway.metrics import metrics
 from bot.gateway.services import build_services
 from bot.gateway.typedefs import (
+    ADDRESSES,
     AGENTS,
     BOT,
     CHANNEL_STATES,
@@ -72,6 +73,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CONVERSATIONS], app[OUTBOX], app[AGENTS] = services.conversations, services.outbox, services.agents
     app[LIMITS] = services.limits
     app[CONSENTS], app[SCHEDULER], app[ROUTER] = services.consents, services.scheduler, services.router
+    app[ADDRESSES] = services.addresses
     app[HANDOFF], app[OFFERS] = services.handoff, services.offers
     app[MYDATA], app[RIGHTS], app[WEB_SESSIONS] = services.mydata, services.rights, services.web_sessions
     yield

@@ -20,6 +20,7 @@ from bot.conversation.rasa_client import BotClient
 from bot.conversation.records import Conversations
 from bot.conversation.trackers import Trackers
 from bot.conversation.transcripts import Transcripts
+from bot.core.private_files import generated_secret
 from bot.core.settings import Settings
 from bot.gateway.router import Router
 from bot.handoff.agents import Agents
@@ -31,6 +32,7 @@ from bot.mydata.rights import DataRights
 from bot.offers.desk import OfferDesk
 from bot.offers.store import Offers
 from bot.offers.texts import load_offer_texts
+from bot.privacy.addresses import Addresses
 from bot.privacy.audit import AuditLog
 from bot.privacy.consent import Consents
 from bot.privacy.identity import Links
@@ -51,6 +53,7 @@ class Services:
     outbox: Outbox
     limits: RateLimits
     links: Links
+    addresses: Addresses
     consents: Consents
     web_sessions: WebSessions
     agents: Agents
@@ -86,6 +89,8 @@ def build_services(
     web_sessions = WebSessions(redis, settings.transcript_days)
     trackers = Trackers(redis)
     audit, vault = AuditLog(redis, settings.audit_days), Vault(redis, settings.vault_days)
+    pseudonym_key = settings.pseudonym_key or generated_secret(settings.data_dir / "secrets" / "pseudonym_key")
+    addresses = Addresses(redis, pseudonym_key, settings.transcript_days)
     retention = {
         "chat": settings.transcript_days,
         "links": settings.link_days,
@@ -108,6 +113,7 @@ def build_services(
         redis,
         audit,
         vault,
+        addresses,
         retention,
     )
     handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot, vault)
@@ -135,6 +141,7 @@ def build_services(
         outbox=outbox,
         limits=RateLimits(redis, settings.max_messages_per_minute),
         links=links,
+        addresses=addresses,
         consents=consents,
         web_sessions=web_sessions,
         agents=agents,

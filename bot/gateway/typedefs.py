@@ -15,6 +15,7 @@ from bot.handoff.service import HandoffDesk
 from bot.mydata.in_chat import MyData
 from bot.mydata.rights import DataRights
 from bot.offers.desk import OfferDesk
+from bot.privacy.addresses import Addresses
 from bot.privacy.consent import Consents
 from bot.privacy.identity import TokenVerifier
 from bot.privacy.sessions import WebSessions
@@ -36,6 +37,7 @@ OFFERS = web.AppKey("offers", OfferDesk)
 MYDATA = web.AppKey("mydata", MyData)
 RIGHTS = web.AppKey("data_rights", DataRights)
 CONSENTS = web.AppKey("consents", Consents)
+ADDRESSES = web.AppKey("addresses", Addresses)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 SYSTEMS = web.AppKey("backoffice_systems", Systems)
 VERIFIER = web.AppKey("identity_verifier", TokenVerifier)

@@ -20,6 +20,7 @@ from bot.conversation.transcripts import Transcripts
 from bot.core.clock import iso
 from bot.handoff.cases import Handoff
 from bot.offers.store import Offers
+from bot.privacy.addresses import Addresses
 from bot.privacy.audit import Action, Actor, AuditLog
 from bot.privacy.consent import PURPOSES, Consents
 from bot.privacy.identity import Links
@@ -55,11 +56,13 @@ class DataRights:
         redis: Redis,
         audit: AuditLog,
         vault: Vault,
+        addresses: Addresses,
         retention_days: dict[str, int] | None = None,
     ) -> None:
         self._redis = redis
         self.audit = audit
         self._vault = vault
+        self._addresses = addresses
         self._retention_days = retention_days or {}
         self._links = links
         self._consents = consents
@@ -83,6 +86,7 @@ class DataRights:
         await self._outbox.forget(conversation)
         await self._questions.forget(conversation)
         await self._vault.forget(conversation)
+        await self._addresses.forget(conversation)  # a WhatsApp number
         channel, _, user = conversation.partition(":")
         if channel == "webchat":  # its browser can no longer resume it
             await self._web_sessions.forget(user)
@@ -122,9 +126,11 @@ class DataRights:
         await self.record_access(Actor.SYSTEM, requested_by, Action.EXPORTED, citizen=citizen)
         conversations = []
         for conversation in await self._links.known_conversations(citizen):
+            address = await self._addresses.address_of(conversation)
             conversations.append(
                 {
                     "conversation": conversation,
+                    **({"address": address} if address else {}),  # a WhatsApp number
                     "channel": conversation.split(":")[0],
                     "record": _times(await self._conversations.record(conversation), RECORD_TIMES),
                     "link": _times(await self._links.record(conversation), LINK_TIMES),

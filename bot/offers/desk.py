@@ -141,11 +141,56 @@ class OfferDesk:
             await self._transcripts.append(conversation, [Entry("bot", reply.text, language=language)])
             await self._conversations.add_open_offer(conversation, offer.offer_id)
             await self._questions.close(conversation)  # the offer is the question now
-            sent.append(conversation.split(":")[0])
-        if sent:
-            await self._move(offer, "delivered", f"sent to {', '.join(sorted(set(sent)))}")
-        else:
+            await self.offers.record_delivery(offer.offer_id, conversation.split(":")[0], "sent")
+            sent.append(conversation)
+        if not sent:
             await self._move(offer, "undeliverable", "the citizen's chats were stopped or unreachable")
+            return
+        await self._move(offer, "delivered", f"sent to {', '.join(sorted({c.split(':')[0] for c in sent}))}")
+        current = await self.offers.get(offer.offer_id)
+        if current and current.delivery and all(r["state"] == "failed" for r in current.delivery.values()):
+            # Every channel's failure report came back before the offer was marked delivered.
+            report = current.delivery[sent[-1].split(":")[0]]
+            await self._fail(current, sent[-1], report.get("cause", ""))
+
+    async def delivery_report(
+        self, offer_id: str, conversation: str, state: str, cause: str = "", template: str = ""
+    ) -> None:
+        """A channel's report on the offer's message in ``conversation`` (WhatsApp's statuses):
+        kept in the offer's delivery record. ``failed`` makes the offer undeliverable unless
+        another channel has it; ``delivered`` or ``read`` after that makes it delivered again."""
+        channel = conversation.split(":")[0]
+        if not await self.offers.record_delivery(offer_id, channel, state, cause, template):
+            return
+        offer = await self.offers.get(offer_id)
+        if offer is None:
+            return
+        if state == "failed" and offer.status == "delivered":
+            await self._fail(offer, conversation, cause)
+        elif (
+            state in ("delivered", "read")
+            and offer.status == "undeliverable"
+            and await self._move(offer, "delivered", f"{channel} reported it {state} after a failure report")
+        ):
+            await self._conversations.add_open_offer(conversation, offer_id)
+            await self._scheduler.schedule(EXPIRY_JOB, offer_id, offer.respond_by.timestamp())
+
+    async def _fail(self, offer: Offer, conversation: str, cause: str) -> None:
+        """The offer's message failed in ``conversation``: undeliverable, unless another of the
+        citizen's channels has it."""
+        channel = conversation.split(":")[0]
+        if any(c != channel and r["state"] != "failed" for c, r in offer.delivery.items()):
+            return
+        await self._move(offer, "undeliverable", f"{channel}: {cause or 'failed'}")
+        await self._conversations.close_offer(conversation, offer.offer_id)
+
+    def template_values(self, offer: Offer, language: str) -> dict[str, str]:
+        """What a channel's template for the offer may show: its details as in its message
+        (dates written out, the start season), its title and the answer date."""
+        values = self._details(offer, language)
+        values["title"] = self.texts.kind(offer.kind, "title", language)
+        values["respond_by"] = format_date(offer.respond_by, language)
+        return values
 
     def _offer_message(self, offer: Offer, language: str) -> Outbound:
         details = self._details(offer, language)
@@ -158,7 +203,7 @@ class OfferDesk:
             Button(self.texts.say("button_human", language), "/request_human"),
             Button(self.texts.say("button_why", language), offer_payload("why", offer.offer_id)),
         )
-        return Outbound(text=text, buttons=buttons, language=language)
+        return Outbound(text=text, buttons=buttons, language=language, offer_id=offer.offer_id)
 
     def _details(self, offer: Offer, language: str) -> dict[str, str]:
         values = dict(offer.details)

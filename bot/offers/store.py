@@ -36,9 +36,11 @@ REQUIRED_FIELDS = ("offer_id", "citizen_id", "kind", "details", "respond_by", "o
 STATUSES = ("pending", "delivered", "accepted", "declined", "change_requested", "expired", "undeliverable")
 OPEN = ("pending", "delivered")
 # The status each answer or event leads to, and the statuses it may come from.
+# A delivered offer becomes undeliverable when its only channel reports the message failed, and
+# delivered again when a delivery report comes after that (WhatsApp's reports are not in order).
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
-    "delivered": ("pending",),
-    "undeliverable": ("pending",),
+    "delivered": ("pending", "undeliverable"),
+    "undeliverable": ("pending", "delivered"),
     "accepted": ("delivered",),
     "declined": ("delivered",),
     "change_requested": ("delivered",),
@@ -71,6 +73,20 @@ return 0
 """
 
 
+# A channel's report on the offer's message: applied only when it says more than the one kept
+# (sent < failed < delivered < read), so a late "sent" or a "failed" after "delivered" changes
+# nothing, and a "delivered" after "failed" is believed (the message is on the citizen's phone).
+DELIVERY_STATES = ("sent", "failed", "delivered", "read")
+_DELIVERY = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local rank = {sent = 1, failed = 2, delivered = 3, read = 4}
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and rank[cjson.decode(current)['state']] >= rank[ARGV[2]] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+
 class OfferError(CodedError):
     """A request about offers that is refused; ``status`` is the HTTP status to answer with."""
 
@@ -95,6 +111,7 @@ class Offer:
     updated_at: float = 0.0
     change_request: str = ""
     fingerprint: str = field(default="", compare=False)
+    delivery: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)  # channel → report
 
     def public(self) -> dict[str, Any]:
         """The offer as the back-office API shows it."""
@@ -111,6 +128,10 @@ class Offer:
         }
         if self.change_request:
             data["change_request"] = self.change_request
+        if self.delivery:
+            data["delivery"] = {
+                channel: {**report, "at": iso(float(report["at"]))} for channel, report in sorted(self.delivery.items())
+            }
         return data
 
 
@@ -191,6 +212,7 @@ class Offers:
         self._retention = retention_days * 86400  # from the offer's last change
         self._transition = redis.register_script(_TRANSITION)
         self._create = redis.register_script(_CREATE)
+        self._delivery = redis.register_script(_DELIVERY)
 
     async def _keep(self, offer_id: str, citizen_id: str | None = None) -> None:
         """Renew the offer's retention (its record, history and the citizen's list of offers)."""
@@ -249,6 +271,7 @@ class Offers:
             updated_at=float(data.get("updated_at") or 0),
             change_request=data.get("change_request", ""),
             fingerprint=data.get("fingerprint", ""),
+            delivery={k.removeprefix("delivery:"): json.loads(v) for k, v in data.items() if k.startswith("delivery:")},
         )
 
     async def history(self, offer_id: str) -> list[dict[str, Any]]:
@@ -275,6 +298,22 @@ class Offers:
         )
         if result == 1:
             await self._keep(offer_id)
+        return bool(result == 1)
+
+    async def record_delivery(
+        self, offer_id: str, channel: str, state: str, cause: str = "", template: str = "", at: float | None = None
+    ) -> bool:
+        """Keep a channel's report on the offer's message; True when it changed what was kept."""
+        if state not in DELIVERY_STATES:
+            raise ValueError(f"no delivery state {state!r}")
+        report = {"state": state, "at": f"{time.time() if at is None else at:.3f}"}
+        if cause:
+            report["cause"] = cause[:200]
+        if template:
+            report["template"] = template
+        result = await self._delivery(
+            keys=[keys.offer(offer_id)], args=[f"delivery:{channel}", state, json.dumps(report, ensure_ascii=False)]
+        )
         return bool(result == 1)
 
     async def set_change_request(self, offer_id: str, text: str) -> None:

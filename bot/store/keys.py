@@ -26,7 +26,12 @@ Families (type) → owner:
 - ``callback:<delivery>`` → ``bot.systems.callbacks``
 - ``wcsession:<session id>`` (hash: the resume secret's SHA-256) → ``bot.privacy.sessions``
 - ``jobs:due``, ``jobs:leased`` → ``bot.store.scheduler``
+- ``address:<conversation>`` (a channel address that is personal data: a WhatsApp number) →
+  ``bot.privacy.addresses``
 - ``tgbutton:<key>`` (Telegram button payloads) → ``channels.telegram.channel``
+- ``wa:window:<conversation>`` (the 24-hour window), ``wa:sent:<message id>`` (our messages'
+  offers, for delivery statuses), ``wa:nudged:<conversation>``, ``wa:button:<key>``,
+  ``wa:retry:<id>`` → ``channels.whatsapp.channel``
 - ``socketio`` (pub/sub of the web chat's socket.io servers) → ``channels.webchat.server``
 """
 
@@ -212,6 +217,36 @@ JOBS_LEASED = f"{PREFIX}jobs:leased"  # sorted set: "<kind>|<id>" → lease end
 def telegram_button(key: str) -> str:
     """The payload behind a Telegram inline button's short callback data."""
     return f"{PREFIX}tgbutton:{key}"
+
+
+def address(conversation_id: str) -> str:
+    """The address a conversation's messages go to, when it is personal data (a phone number)."""
+    return f"{PREFIX}address:{conversation_id}"
+
+
+def whatsapp_window(conversation_id: str) -> str:
+    """Set while the citizen's 24-hour WhatsApp window is open (expires when it closes)."""
+    return f"{PREFIX}wa:window:{conversation_id}"
+
+
+def whatsapp_sent(message_id: str) -> str:
+    """What one of our WhatsApp messages carried (hash: conversation, offer), for its statuses."""
+    return f"{PREFIX}wa:sent:{message_id}"
+
+
+def whatsapp_nudged(conversation_id: str) -> str:
+    """Set when the "a reply is waiting" template went out, until the window opens again."""
+    return f"{PREFIX}wa:nudged:{conversation_id}"
+
+
+def whatsapp_button(key: str) -> str:
+    """The payload behind a WhatsApp option whose payload is too long to be its id."""
+    return f"{PREFIX}wa:button:{key}"
+
+
+def whatsapp_retry(job_id: str) -> str:
+    """A WhatsApp message kept to be sent again later (Meta rate-limited or unreachable)."""
+    return f"{PREFIX}wa:retry:{job_id}"
 
 
 SOCKETIO_CHANNEL = f"{PREFIX}socketio"
