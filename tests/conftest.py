@@ -23,8 +23,10 @@ from bot.handoff.agents import Agents
 from bot.handoff.cases import Handoff
 from bot.knowledge.handoff_config import load_handoff_config, write_handoff_variant
 from bot.systems.registry import SCOPES, add_system
+from tests import fake_whatsapp
 from tests.clients import Citizen
 from tests.conversations.runner import FIXED_NOW
+from tests.fake_whatsapp import FakeCloudApi
 
 # The action server of the test stack runs at FIXED_NOW, Sunday 20 December 2026, 12:00 in
 # Helsinki (all three test languages ask about "now"); the conversation scenarios' command too.
@@ -82,8 +84,24 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Embedded Redis, the action server and the Rasa server on free loopback ports."""
+def cloud_api() -> FakeCloudApi:
+    """The fake WhatsApp Cloud API, one for the run (tests tell their citizens apart by number)."""
+    return FakeCloudApi().start()
+
+
+@pytest.fixture(scope="session")
+def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory, cloud_api: FakeCloudApi) -> Iterator[Stack]:
+    """Embedded Redis, the action server, the Rasa server and the gateway on free loopback ports;
+    the gateway (and every in-process gateway built from these settings) with WhatsApp on the
+    fake Cloud API."""
+    whatsapp = {
+        "CITYBOT_WHATSAPP_PHONE_NUMBER_ID": fake_whatsapp.PHONE_NUMBER_ID,
+        "CITYBOT_WHATSAPP_TOKEN": fake_whatsapp.TOKEN,
+        "CITYBOT_WHATSAPP_APP_SECRET": fake_whatsapp.APP_SECRET,
+        "CITYBOT_WHATSAPP_VERIFY_TOKEN": fake_whatsapp.VERIFY_TOKEN,
+        "CITYBOT_WHATSAPP_API_URL": cloud_api.url,
+        "CITYBOT_WHATSAPP_NUMBER": "358931011111",
+    }
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("stack"),
         redis=RedisAddress("127.0.0.1", free_port(), password="test-redis-password-not-secret", embedded=True),
@@ -91,8 +109,14 @@ def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         actions_port=free_port(),
         rasa_token="test-token-not-secret",
         gateway_port=free_port(),
+        whatsapp_phone_number_id=fake_whatsapp.PHONE_NUMBER_ID,
+        whatsapp_token=fake_whatsapp.TOKEN,
+        whatsapp_app_secret=fake_whatsapp.APP_SECRET,
+        whatsapp_verify_token=fake_whatsapp.VERIFY_TOKEN,
+        whatsapp_api_url=cloud_api.url,
+        whatsapp_number="358931011111",
     )
-    with Stack(settings, model=model_path, extra_env={"CITYBOT_FIXED_NOW": FIXED_NOW}) as running:
+    with Stack(settings, model=model_path, extra_env={"CITYBOT_FIXED_NOW": FIXED_NOW, **whatsapp}) as running:
         yield running
 
 

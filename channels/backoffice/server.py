@@ -135,7 +135,8 @@ async def erase_citizen(request: web.Request, system: System) -> web.Response:
 
 
 async def link_code(request: web.Request, system: System) -> web.Response:
-    """POST /api/v1/citizens/{citizen_id}/link-code: a one-time code for Telegram's /start."""
+    """POST /api/v1/citizens/{citizen_id}/link-code: a one-time code the citizen sends to the
+    Telegram bot or the WhatsApp number as ``/start <code>``."""
     citizen = _citizen(request)
     if (answer := await _own_citizen(request, system, citizen)) is not None:
         return answer
@@ -147,6 +148,9 @@ async def link_code(request: web.Request, system: System) -> web.Response:
     username = request.app[SETTINGS].telegram_bot_username
     if username:
         body["deep_link"] = f"https://t.me/{username}?start={code}"
+    number = request.app[SETTINGS].whatsapp_number
+    if number:  # WhatsApp opens the chat with the command written, for the citizen to send
+        body["whatsapp_link"] = f"https://wa.me/{number}?text=%2Fstart%20{code}"
     return web.json_response(body, status=201)
 
 

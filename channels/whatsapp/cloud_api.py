@@ -29,7 +29,9 @@ API_VERSION = "v21.0"
 RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056})
 RATE_LIMIT_CODES = frozenset({4, 80007, 130429, 131056})
 OUTSIDE_WINDOW = 131047  # more than 24 hours since the citizen's last message: templates only
-RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between attempts, with jitter; then RetryLater
+# Seconds between attempts (with jitter) while the webhook request waits; then the message is
+# kept and sent again by a scheduled job (channels.whatsapp.channel), so Meta gets its 200 soon.
+RETRY_DELAYS = (0.5, 1.0, 2.0)
 REQUEST_SECONDS = 15.0
 
 
