@@ -100,8 +100,10 @@ def load_templates(path: Path | None = None) -> Templates:
     source = path or DEFAULT_FILE
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise TemplateConfigError(f"{source}: {error.__class__.__name__}") from None
+    except OSError as error:
+        raise TemplateConfigError(f"{source}: cannot be read ({error.__class__.__name__})") from None
+    except yaml.YAMLError as error:
+        raise TemplateConfigError(f"{source}: not valid YAML ({error.__class__.__name__})") from None
     if not isinstance(data, dict):
         raise TemplateConfigError(f"{source}: expected languages, offers and reply_waiting")
     languages = data.get("languages")
