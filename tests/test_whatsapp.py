@@ -431,6 +431,36 @@ async def test_a_failure_of_the_whatsapp_copy_keeps_the_offer_delivered_in_the_o
     assert offer["status"] == "delivered"
 
 
+@pytest.mark.parametrize(
+    ("language", "ask", "stop", "allow"),
+    [
+        ("sv", "vilka uppgifter har ni om mig?", "jag vill inte ha fler förslag", "jag vill få förslag från staden"),
+        ("fi", "mitä tietoja teillä on minusta?", "en halua enää ehdotuksia", "haluan saada ehdotuksia"),
+        ("en", "what data do you have about me?", "stop sending me offers", "I want to receive offers"),
+    ],
+)
+async def test_my_data_and_consent_in_whatsapp(city: City, language: str, ask: str, stop: str, allow: str) -> None:
+    """MyData in chat: what is held, consent withdrawn and given, recorded as given in WhatsApp."""
+    wa_id, who = number(), f"citizen-wa-{time.time_ns()}"
+    await city.linked(who, wa_id, language)
+    count = len(city.fake.to(wa_id))
+
+    async def say(text: str) -> str:
+        nonlocal count
+        await city.meta.say(wa_id, text)
+        sent = await city.fake.wait_for(wa_id, count + 1)
+        count = len(sent)
+        return body_of(sent[-1])
+
+    assert TEXTS.kind("school_placement", "title", language) not in await say(ask)
+    assert await say(stop) == TEXTS.mydata["opted_out"][language]
+    assert await say(allow) == TEXTS.mydata["opted_in"][language]
+    shown = await say(ask)
+    assert TEXTS.say("channel_whatsapp", language) in shown
+    status, exported = await city.call("GET", f"/api/v1/citizens/{who}/export")
+    assert status == 200 and exported["consent"]["current"]["proactive_offers"]["channel"] == "whatsapp"
+
+
 # -- handoff ---------------------------------------------------------------------------------
 
 

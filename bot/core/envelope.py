@@ -13,7 +13,7 @@ from bot.core.protocol import BotRequest, Notice
 class Inbound:
     """One citizen message, whatever channel it came from."""
 
-    channel: str  # "webchat", "telegram"
+    channel: str  # "webchat", "telegram", "whatsapp"
     user_id: str  # the channel's id for the citizen (web chat session id, Telegram chat id)
     message_id: str  # unique per channel, for de-duplication
     text: str  # what they wrote, or a button payload ("/faq_library")

@@ -17,7 +17,7 @@ from bot.core.errors import CitybotError
 from bot.store import keys
 
 PURPOSES = ("proactive_offers",)
-CHANNELS = ("webchat", "telegram", "backoffice")
+CHANNELS = ("webchat", "telegram", "whatsapp", "backoffice")
 
 
 class ConsentError(CitybotError):
