@@ -257,13 +257,16 @@ class Meta:
             raw["errors"] = [{"code": code, "title": "Message undeliverable" if code == 131026 else "Error"}]
         return {"statuses": [raw]}
 
-    async def post(self, *values: dict[str, Any], secret: str | None = APP_SECRET, raw: bytes | None = None) -> int:
-        """Deliver the values (signed with ``secret``; None: unsigned); returns the HTTP status.
-        Messages delivered count as the citizen writing (their 24-hour window opens)."""
+    async def post(
+        self, *values: dict[str, Any], secret: str | None = APP_SECRET, raw: bytes | None = None, sign_raw: bool = False
+    ) -> int:
+        """Deliver the values (signed with ``secret``; None: unsigned) or ``raw`` bytes (signed
+        with the app secret when ``sign_raw``); returns the HTTP status. Messages delivered count
+        as the citizen writing (their 24-hour window opens)."""
         body = raw if raw is not None else json.dumps(self.delivery(*values)).encode()
         headers = {"Content-Type": "application/json"}
-        if secret is not None:
-            headers["X-Hub-Signature-256"] = signature(body, secret)
+        if secret is not None or sign_raw:
+            headers["X-Hub-Signature-256"] = signature(body, secret or APP_SECRET)
         for value in values:
             for message in value.get("messages", []):
                 stamp = float(message["timestamp"])

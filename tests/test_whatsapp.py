@@ -186,6 +186,21 @@ async def test_a_signed_body_that_is_not_a_notification_is_400(city: City, raw: 
     assert await city.meta.post(raw=raw) == 400
 
 
+async def test_a_large_batch_is_read_whole_and_an_oversized_one_is_413(city: City) -> None:
+    """Meta batches statuses: a delivery larger than the gateway's 64 KB request limit is read
+    whole (its signature covers every byte); over 1 MB is refused."""
+    wa_id = number()
+    statuses = [city.meta.status(f"wamid.UNKNOWN{i}", wa_id, "delivered") for i in range(1500)]
+    text = city.meta.text(wa_id, "hei")
+    body = json.dumps(city.meta.delivery(*statuses, text)).encode()
+    assert len(body) > 256 * 1024
+    assert await city.meta.post(raw=body, secret=None, sign_raw=True) == 200
+    assert body_of((await city.fake.wait_for(wa_id, 1))[0]).startswith(GREETING["fi"])
+    huge = json.dumps(city.meta.delivery(*statuses * 5)).encode()
+    assert len(huge) > 1024 * 1024
+    assert await city.meta.post(raw=huge, secret=None, sign_raw=True) == 413
+
+
 # -- messages in, replies out --------------------------------------------------------------
 
 

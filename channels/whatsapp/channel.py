@@ -156,9 +156,13 @@ class WhatsAppChannel:
 
     async def webhook(self, request: web.Request) -> web.Response:
         """One signed delivery: its messages answered, its statuses applied."""
-        body = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
-            return web.json_response({"error": "the delivery is too large"}, status=413)
+        chunks, size = [], 0
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return web.json_response({"error": "the delivery is too large"}, status=413)
+            chunks.append(chunk)
+        body = b"".join(chunks)
         if not signed_by(body, request.headers.get(SIGNATURE_HEADER), self._settings.whatsapp_app_secret):
             return web.json_response({"error": "wrong or missing signature"}, status=403)
         try:
