@@ -106,6 +106,10 @@ class FakeCloudApi:
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
 
+    def violations(self, number: str) -> list[dict[str, Any]]:
+        """Free-form messages sent to ``number`` outside its 24-hour window."""
+        return [m for m in list(self.window_violations) if m.get("to") == number]
+
     def to(self, number: str) -> list[dict[str, Any]]:
         """The messages accepted for ``number``, in order."""
         return [m for m in list(self.sent) if m.get("to") == number]
@@ -266,7 +270,13 @@ class Meta:
         body = raw if raw is not None else json.dumps(self.delivery(*values)).encode()
         headers = {"Content-Type": "application/json"}
         if secret is not None or sign_raw:
-            headers["X-Hub-Signature-256"] = signature(body, secret or APP_SECRET)
+            headers["X-Hub-Signature-256"] = signature(body, APP_SECRET if secret is None else secret)
+        if raw is not None:
+            try:
+                parsed = json.loads(raw)
+                values = tuple(c["value"] for e in parsed["entry"] for c in e["changes"])
+            except (ValueError, KeyError, TypeError):
+                values = ()
         for value in values:
             for message in value.get("messages", []):
                 stamp = float(message["timestamp"])

@@ -8,6 +8,7 @@ fake Bot API linked with link codes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -147,14 +148,29 @@ class City:
             assert response.status == 200
 
 
-@pytest.fixture
-async def city(stack: Stack, aiohttp_server: ServerFactory) -> AsyncIterator[City]:
+@contextlib.asynccontextmanager
+async def back_office() -> AsyncIterator[BackOffice]:
+    """The city's fake system, taking callbacks on the port every gateway of the run knows."""
     back = BackOffice(secret=BACKOFFICE.secret)
     receiver = web.Application()
     receiver.router.add_post("/callbacks", back.handle)
     runner = web.AppRunner(receiver)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", BACKOFFICE.callback_port).start()
+    try:
+        yield back
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def city(stack: Stack, aiohttp_server: ServerFactory) -> AsyncIterator[City]:
+    async with back_office() as back:
+        async for made in _city(stack, aiohttp_server, back):
+            yield made
+
+
+async def _city(stack: Stack, aiohttp_server: ServerFactory, back: BackOffice) -> AsyncIterator[City]:
     token = BACKOFFICE.token
     fake = FakeTelegram(TOKEN)
     api = await aiohttp_server(fake.app())
@@ -169,7 +185,6 @@ async def city(stack: Stack, aiohttp_server: ServerFactory) -> AsyncIterator[Cit
     redis = connect(settings.redis)
     yield City(f"http://127.0.0.1:{server.port}", token, back, fake, settings, redis)
     await redis.aclose()
-    await runner.cleanup()
 
 
 async def signed_in(

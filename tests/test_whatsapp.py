@@ -40,7 +40,7 @@ from tests.clients import Citizen, Console, logs, redis_text
 from tests.conftest import BACKOFFICE, reset_handoff
 from tests.conversations.runner import OFFER_DETAILS
 from tests.fake_whatsapp import FakeCloudApi, Meta, body_of, options
-from tests.test_offers import BackOffice
+from tests.test_offers import BackOffice, back_office
 
 pytestmark = pytest.mark.integration
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -126,21 +126,15 @@ class City:
 
 @pytest.fixture
 async def city(stack: Stack, cloud_api: FakeCloudApi, aiohttp_server: ServerFactory) -> AsyncIterator[City]:
-    back = BackOffice(secret=BACKOFFICE.secret)
-    receiver = web.Application()
-    receiver.router.add_post("/callbacks", back.handle)
-    runner = web.AppRunner(receiver)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", BACKOFFICE.callback_port).start()
     settings = dataclasses.replace(stack.settings, callback_base_delay=0.2, max_message_chars=300)
     server = await aiohttp_server(
         create_app(settings, [setup_webchat, setup_whatsapp, setup_console, setup_backoffice])
     )
     base = f"http://127.0.0.1:{server.port}"
     redis = connect(settings.redis)
-    yield City(base, Meta(f"{base}/whatsapp/webhook", cloud_api), cloud_api, back, redis)
+    async with back_office() as back:
+        yield City(base, Meta(f"{base}/whatsapp/webhook", cloud_api), cloud_api, back, redis)
     await redis.aclose()
-    await runner.cleanup()
 
 
 # -- the webhook ---------------------------------------------------------------------------
@@ -211,7 +205,7 @@ async def test_text_in_and_out_in_each_language(city: City, language: str) -> No
     assert await city.meta.say(wa_id, greet) == 200
     [greeting] = await city.fake.wait_for(wa_id, 1)
     assert greeting["type"] == "text" and greeting["text"]["body"].startswith(GREETING[language])
-    assert city.fake.window_violations == []
+    assert city.fake.violations(wa_id) == []
 
 
 @pytest.mark.parametrize(
@@ -335,7 +329,7 @@ async def test_an_offer_inside_the_window_is_a_list_and_a_row_accepts_it(city: C
     offer = await city.get_offer(created["offer_id"])
     assert offer["status"] == "accepted" and offer["delivery"]["whatsapp"]["state"] == "sent"
     assert await city.backoffice.statuses(created["offer_id"], 2) == ["delivered", "accepted"]
-    assert city.fake.window_violations == []
+    assert city.fake.violations(wa_id) == []
 
 
 def _shown(language: str) -> dict[str, str]:
@@ -375,7 +369,7 @@ async def test_an_offer_outside_the_window_goes_as_its_template_and_the_answer_c
     done = (await city.fake.wait_for(wa_id, before + 2))[-1]
     assert done["type"] == "text"
     assert (await city.get_offer(created["offer_id"]))["status"] == "accepted"
-    assert city.fake.window_violations == []
+    assert city.fake.violations(wa_id) == []
 
 
 async def test_an_offer_outside_the_window_answered_in_free_text(city: City) -> None:
@@ -524,7 +518,7 @@ async def test_handoff_to_the_console_and_the_agents_answers_back_inside_and_out
         await city.meta.post(city.meta.template_button(wa_id, "Näytä", payload))
         held = (await city.fake.wait_for(wa_id, before + 3))[-2:]
         assert [body_of(m).split("\n")[-1] for m in held] == ["Lasku on korjattu.", "Hyvää päivänjatkoa!"]
-        assert city.fake.window_violations == []
+        assert city.fake.violations(wa_id) == []
     finally:
         await console.close()
 
