@@ -61,6 +61,7 @@ def test_run_prints_urls_serves_and_leaves_nothing_behind(model_path: Path, tmp_
             assert response.status == 200
         assert all(listening(port) for port in ports.values())
         check_local_secrets(data, ports["REDIS"])
+        check_printed_commands_work_as_printed(output, data, ports["REDIS"])
     finally:
         process.send_signal(signal.SIGTERM)
         time.sleep(0.2)
@@ -68,6 +69,37 @@ def test_run_prints_urls_serves_and_leaves_nothing_behind(model_path: Path, tmp_
         assert process.wait(timeout=60) == 0
     time.sleep(0.5)
     assert [name for name, port in ports.items() if listening(port)] == []
+
+
+def check_printed_commands_work_as_printed(output: str, data: Path, redis_port: int) -> None:
+    """Issue 16, operators: the banner said `python -m bot agent add NAME`, which needs a venv's
+    python on PATH and, pasted into another terminal, used the default data directory and Redis
+    port instead of the running service's. Now each printed command is pasted, as printed, into a
+    shell without the service's settings, and reaches the running service."""
+    [line] = [line for line in output.splitlines() if "create an agent:" in line]
+    command = line.split("create an agent:", 1)[1].strip().replace("NAME", "pasted-agent")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CITYBOT_") and k != "REDIS_URL"}
+    clean["CITYBOT_AGENT_PASSWORD"] = "a long enough password"
+    done = subprocess.run(["bash", "-c", command], env=clean, cwd="/", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    password = (data / "secrets" / "redis_password").read_text(encoding="utf-8").strip()
+    client = redis.Redis(port=redis_port, password=password)
+    assert client.hget("citybot:agent:pasted-agent", "admin") in (b"1", b"true", b"True")
+    for name in ("chat as a citizen:", "try the offers:"):
+        [printed] = [line for line in output.splitlines() if name in line]
+        assert f"{sys.executable} -m bot " in printed and f"CITYBOT_DATA_DIR={data}" in printed
+
+
+def test_help_names_every_command() -> None:
+    """Issue 16: `python -m bot --help` opened with an old list of commands."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    choices = done.stdout.split("{", 1)[1].split("}", 1)[0].split(",")
+    summary = [line for line in done.stdout.splitlines() if line.startswith("The citizen chatbot's commands:")]
+    assert summary and set(summary[0].split(":", 1)[1].strip(" .").split(", ")) == set(choices)
+    for choice in choices:
+        assert f"    {choice} " in done.stdout  # each with its help line
 
 
 def check_local_secrets(data: Path, redis_port: int) -> None:

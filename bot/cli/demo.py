@@ -4,9 +4,10 @@
 2. makes a citizen (``demo-citizen``), gives consent to proactive offers through the API and
    prints a web chat link carrying the citizen's identity token (signed with the development
    key, standing in for the city's login);
-3. waits until that page has opened the chat (the conversation is then linked), and sends one
-   offer of each kind, a few seconds apart: answer them in the chat with the buttons or in
-   your own words; the statuses are printed as they change.
+3. waits until a page (or ``python -m bot chat --citizen``) opens the chat after the demo
+   started (the conversation is then linked anew: a chat of an earlier run, closed since, does
+   not count), and sends one offer of each kind, a few seconds apart: answer them in the chat
+   with the buttons or in your own words; the statuses are printed as they change.
 
 Run ``make run`` (or ``python -m bot run --no-chat``) in another terminal first.
 """
@@ -23,9 +24,11 @@ from typing import Any
 
 import aiohttp
 
+from bot.cli.shell import command_line
 from bot.core.private_files import write_private
 from bot.core.settings import Settings, load_settings
-from bot.privacy.identity import development_token
+from bot.privacy.identity import Links, development_token
+from bot.store.redis import connect
 from bot.systems.registry import DEFAULT_SCOPES, SCOPES, SystemsError, add_system, load_systems, remove_system
 
 OFFERS: list[tuple[str, dict[str, str]]] = [
@@ -121,21 +124,22 @@ async def _demo(settings: Settings, citizen: str, wait: float) -> int:
         identity = development_token(settings.identity_keys_file, citizen, settings.identity_audience, 24 * 60)
         print(f"1. Open this page and the chat on it (as the signed-in citizen {citizen}):\n")
         print(f"   {base}/?identity={identity}\n")
+        print(f"   or chat in a terminal:  {command_line(f'chat --citizen {citizen}')}\n")
         print("   Waiting for the chat to open ...", flush=True)
+        started = time.time()
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            async with http.get(f"{base}/api/v1/citizens/{citizen}/export") as response:
-                if (await response.json()).get("conversations"):
-                    break
+        # A chat opened since this demo started (a page or the terminal signs in, which links it
+        # anew): an earlier run's chat, closed since, must not be taken for it.
+        while not await _opened_since(settings, citizen, started):
+            if time.monotonic() > deadline:
+                print("error: the chat was not opened in time", file=sys.stderr)
+                return 1
             await asyncio.sleep(1)
-        else:
-            print("error: the chat was not opened in time", file=sys.stderr)
-            return 1
         print("2. The chat is linked. Sending one offer of each kind; answer them in the chat.\n", flush=True)
         ids: list[str] = []
         for kind, details in OFFERS:
             body: dict[str, Any] = {
-                "offer_id": f"demo-{kind}-{int(time.time())}",
+                "offer_id": f"demo-{kind}-{time.time_ns()}",
                 "citizen_id": citizen,
                 "kind": kind,
                 "details": details,
@@ -157,6 +161,21 @@ async def _demo(settings: Settings, citizen: str, wait: float) -> int:
                     seen[offer_id] = offer["status"]
                     print(f"   {offer['kind']}: {offer['status']} ({offer['history'][-1]['cause']})", flush=True)
             await asyncio.sleep(1)
+
+
+async def _opened_since(settings: Settings, citizen: str, since: float) -> bool:
+    """Has a chat of ``citizen`` been linked (opened by a signed-in page or terminal) since
+    ``since``? Read from the links themselves: polling the export would fill the audit log."""
+    redis = connect(settings.redis)
+    try:
+        links = Links(redis)
+        for conversation in await links.conversations_of(citizen):
+            linked_at = (await links.record(conversation)).get("linked_at")
+            if linked_at and float(linked_at) >= since - 1:
+                return True
+        return False
+    finally:
+        await redis.aclose()
 
 
 def run(args: argparse.Namespace) -> int:
