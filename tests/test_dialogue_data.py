@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli.training import fingerprint, training_inputs
+from bot.cli.training import fingerprint, generate_nlu, training_inputs
 from bot.core.i18n import LANGUAGES
 from bot.core.paths import CONFIG_FILE, DIALOGUE_DIR, DOMAIN_FILE, NLU_DATA_DIRS, PROJECT_ROOT, rasa_python
 from bot.knowledge.labels import all_intents, intent_to_label, label_to_intent, load_labels
@@ -80,6 +80,7 @@ def test_rasa_data_validate_is_clean() -> None:
             str(CONFIG_FILE),
             "--data",
             *map(str, NLU_DATA_DIRS),
+            str(generate_nlu()),  # the knowledge files' asks, as training uses them
             str(DIALOGUE_DIR),
         ],
         cwd=PROJECT_ROOT,

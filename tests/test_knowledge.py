@@ -8,10 +8,12 @@ import yaml
 
 from bot.core.errors import KnowledgeError
 from bot.core.i18n import LANGUAGES
-from bot.core.paths import DOMAIN_FILE
+from bot.core.paths import DOMAIN_FILE, knowledge_dir
 from bot.knowledge.files import load_calendar, load_conversation_titles, load_faq, load_languages, trilingual
 from bot.knowledge.labels import faq_topics, load_labels
 from bot.knowledge.service_points import ServicePoints, load_service_points
+
+FAQ_DIR = knowledge_dir() / "faq"
 
 
 def test_every_faq_topic_has_a_complete_knowledge_file() -> None:
@@ -29,6 +31,55 @@ def test_answers_are_short_enough_for_a_chat() -> None:
     for entry in load_faq().values():
         for lang, text in entry.answer.items():
             assert len(text) <= 800, f"{entry.topic}.{lang} is {len(text)} characters"
+
+
+# Topics answered by their overview alone: the emergency guidance (complete, never split) and
+# opening hours (answered from the service points' hours).
+WHOLE_TOPICS = ("emergency", "opening_hours")
+MAX_WORDS = 60
+
+
+def test_every_topic_names_its_link() -> None:
+    assert [faq.topic for faq in load_faq().values() if faq.link_title is None] == []
+
+
+def test_every_service_topic_is_question_answer_entries_of_at_most_60_words() -> None:
+    """Issue 16: one fixed paragraph per topic answered every follow-up with the same text."""
+    for faq in load_faq().values():
+        if faq.topic in WHOLE_TOPICS:
+            continue
+        assert 4 <= len(faq.entries) <= 8, faq.topic
+        assert faq.link_title is not None, f"{faq.topic}: the link needs a title"
+        for lang in LANGUAGES:
+            assert len(faq.answer[lang].split()) <= MAX_WORDS, f"{faq.topic} overview ({lang})"
+            for entry in faq.entries:
+                where = f"{faq.topic}.{entry.id} ({lang})"
+                assert len(entry.answer[lang].split()) <= MAX_WORDS, where
+                assert "http" not in entry.answer[lang], f"{where}: links go in link, not in the answer"
+                assert len(entry.asks[lang]) >= 5, f"{where}: too few asks to be found"
+                assert len(entry.title[lang]) <= 24, where
+
+
+def test_an_ask_belongs_to_one_entry_of_its_topic() -> None:
+    for faq in load_faq().values():
+        seen: dict[str, str] = {}
+        for entry in faq.entries:
+            for ask in (a.casefold() for asks in entry.asks.values() for a in asks):
+                assert seen.setdefault(ask, entry.id) == entry.id, f"{faq.topic}: {ask!r} in two entries"
+
+
+def test_an_entry_without_a_link_in_every_language_is_refused(tmp_path: Any) -> None:
+    from bot.knowledge.files import load_faq as load
+
+    folder = tmp_path / "faq"
+    folder.mkdir()
+    text = (FAQ_DIR / "library.yml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    data["entries"][0]["link"] = {"fi": "https://www.hel.fi/fi"}
+    data["entries"][0]["link_title"] = {"fi": "hel.fi"}
+    (folder / "library.yml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="library_card].link: missing text in sv, en"):
+        load(tmp_path)
 
 
 def test_emergency_answer_starts_with_112_in_every_language() -> None:

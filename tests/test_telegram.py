@@ -78,7 +78,11 @@ async def test_buttons_become_inline_keyboards_and_presses_are_answered(webhook:
     status, _ = await post(webhook, callback_update(next(_ids), chat, keyboard[1][0]["callback_data"], language="en"))
     assert status == 200
     assert [c.method for c in fake.calls][-2:] == ["answerCallbackQuery", "sendMessage"]
-    assert fake.sent()[-1]["text"].startswith(load_faq()["opening_hours"].answer["en"])
+    answer = fake.sent()[-1]
+    assert answer["text"].startswith(load_faq()["opening_hours"].answer["en"])
+    # Issue 16: the link is titled (an anchor), not a raw address line.
+    assert answer["parse_mode"] == "HTML"
+    assert answer["text"].endswith('<a href="https://servicemap.hel.fi/en">Service map</a>')
 
 
 async def test_unknown_button_is_explained(webhook: str, fake: FakeTelegram) -> None:

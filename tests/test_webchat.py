@@ -87,7 +87,9 @@ async def test_buttons_are_quick_replies_and_links_are_listed(gateway: str, citi
     assert reply["quick_replies"][0] == {"content_type": "text", "title": "Library card", "payload": "/faq_library"}
     await citizen.client.emit("user_uttered", {"message": "/faq_library", "session_id": session_id})
     _, answer = await citizen.next()
-    assert answer["links"] == ["https://helmet.finna.fi/?lng=en-gb"] or answer["links"][0].startswith("https://")
+    # Issue 16: the link is titled and not a raw line in the text.
+    assert answer["links"] == [{"title": "Helmet online library", "url": "https://helmet.finna.fi/?lng=en-gb"}]
+    assert "https://" not in answer["text"]
 
 
 async def test_plain_rasa_clients_get_exactly_rasas_reply_shape(gateway: str, citizen: Citizen) -> None:

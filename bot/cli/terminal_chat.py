@@ -41,6 +41,9 @@ def describe(event: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
         lines.append(f"┌─ offer ─────\n│ {text}\n└─────────────")
     elif text:
         lines.append(f"bot: {text}")
+    for link in event.get("links") or []:
+        if isinstance(link, dict):
+            lines.append(f"  ↗ {link.get('title')}: {link.get('url')}")
     return lines, buttons
 
 

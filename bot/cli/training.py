@@ -22,19 +22,36 @@ from bot.core.paths import (
     NLU_DATA_DIRS,
     PROJECT_ROOT,
     RASA_CONSTRAINTS,
+    knowledge_dir,
     models_dir,
     rasa_python,
 )
 
 logger = logging.getLogger(__name__)
 
-TRAINING_CODE = (PROJECT_ROOT / "nlu" / "components", PROJECT_ROOT / "bot" / "core" / "text.py")
+TRAINING_CODE = (
+    PROJECT_ROOT / "nlu" / "components",
+    PROJECT_ROOT / "bot" / "core" / "text.py",
+    PROJECT_ROOT / "bot" / "knowledge" / "nlu_examples.py",  # the entries' asks become examples
+)
+GENERATED_NLU = PROJECT_ROOT / ".rasa" / "generated" / "faq_asks.yml"
+
+
+def generate_nlu() -> Path:
+    """Write the entries' asks (knowledge/faq) as an NLU file for training (bot/knowledge/nlu_examples.py)."""
+    from bot.knowledge.files import load_faq
+    from bot.knowledge.nlu_examples import write_nlu_file
+
+    hand_written = [path for folder in NLU_DATA_DIRS for path in sorted(folder.rglob("*.yml"))]
+    count = write_nlu_file(GENERATED_NLU, load_faq(), hand_written)
+    logger.info("%d examples from the knowledge files' asks", count)
+    return GENERATED_NLU
 
 
 def training_inputs() -> list[Path]:
     """Every file whose content changes the trained model, in a stable order."""
     files = [CONFIG_FILE, DOMAIN_FILE]
-    for folder in (*NLU_DATA_DIRS, DIALOGUE_DIR):
+    for folder in (*NLU_DATA_DIRS, DIALOGUE_DIR, knowledge_dir() / "faq"):
         files += sorted(folder.rglob("*.yml"))
     for item in TRAINING_CODE:
         files += sorted(item.rglob("*.py")) if item.is_dir() else [item]
@@ -106,6 +123,7 @@ def train(force: bool = False) -> Path:
         str(DOMAIN_FILE),
         "--data",
         *map(str, NLU_DATA_DIRS),
+        str(generate_nlu()),
         str(DIALOGUE_DIR),
         "--out",
         str(target.parent),

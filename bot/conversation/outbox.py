@@ -12,7 +12,7 @@ from typing import Sequence
 
 from redis.asyncio import Redis
 
-from bot.core.envelope import Button, Outbound
+from bot.core.envelope import Button, Link, Outbound
 from bot.core.protocol import Notice
 from bot.store import keys
 
@@ -26,7 +26,7 @@ def reply_json(reply: Outbound) -> str:
         {
             "text": reply.text,
             "buttons": [[b.title, b.payload] for b in reply.buttons],
-            "links": list(reply.links),
+            "links": [[link.title, link.url] for link in reply.links],
             "language": reply.language,
             "sender": reply.sender,
             "agent_name": reply.agent_name,
@@ -42,7 +42,7 @@ def reply_from_json(raw: str) -> Outbound:
     return Outbound(
         text=data["text"],
         buttons=tuple(Button(title, payload) for title, payload in data["buttons"]),
-        links=tuple(data["links"]),
+        links=tuple(Link(*pair) if isinstance(pair, list) else Link(pair, pair) for pair in data["links"]),
         language=data["language"],
         sender=data["sender"],
         agent_name=data["agent_name"],

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import re
 from typing import Any, Protocol, Sequence
 
 import aiohttp
 
-from bot.core.envelope import BotTurn, Button, Inbound, Outbound
+from bot.core.envelope import BotTurn, Button, Inbound, Link, Outbound
 from bot.core.errors import CitybotError
 from bot.core.protocol import ProtocolError, is_request, parse_request
 
 logger = logging.getLogger(__name__)
-_URL = re.compile(r"https?://[^\s<>\"')]+")
 
 
 class BotUnavailableError(CitybotError):
@@ -47,8 +46,30 @@ def to_outbound(reply: dict[str, Any], language: str | None) -> Outbound:
         for b in reply.get("buttons") or []
         if isinstance(b, dict)
     )
-    links = tuple(dict.fromkeys(_URL.findall(text)))
-    return Outbound(text=text, buttons=buttons, links=links, language=language)
+    return Outbound(text=text, buttons=buttons, links=_links(custom), language=language)
+
+
+def _links(custom: Any) -> tuple[Link, ...]:
+    """The titled links of a ``{"links": [{"title", "url"}]}`` custom reply (https only)."""
+    if not isinstance(custom, dict) or not isinstance(custom.get("links"), list):
+        return ()
+    return tuple(
+        Link(str(item.get("title") or item["url"]), item["url"])
+        for item in custom["links"]
+        if isinstance(item, dict) and isinstance(item.get("url"), str) and item["url"].startswith("https://")
+    )
+
+
+def merge_links(replies: list[Outbound]) -> list[Outbound]:
+    """Rasa sends an action's text and its custom part (the titled links) as two replies: the
+    links go with the text before them."""
+    merged: list[Outbound] = []
+    for reply in replies:
+        if reply.links and not reply.text and not reply.buttons and reply.request is None and merged:
+            merged[-1] = dataclasses.replace(merged[-1], links=merged[-1].links + reply.links)
+        else:
+            merged.append(reply)
+    return merged
 
 
 class BotClient(Protocol):
@@ -134,7 +155,9 @@ class RasaClient:
                 logger.warning("%s; trying the message once more", error)
                 continue
             language = data.get("language") if isinstance(data.get("language"), str) else None
-            replies = [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
+            replies = merge_links(
+                [to_outbound(reply, language) for reply in data.get("replies") or [] if isinstance(reply, dict)]
+            )
             if replies:
                 break
             if attempt == 2:

@@ -52,12 +52,21 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A titled link under a reply ("Liikunta – hel.fi"): channels show the title, not the URL,
+    where they can."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Outbound:
     """One reply to the citizen; channels render buttons and links their own way."""
 
     text: str = ""
     buttons: tuple[Button, ...] = ()
-    links: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()  # shown under the text (not in it)
     language: str | None = None
     # A request from the bot to the gateway (a person, an offer answer, a data request): the
     # router acts on it and it never reaches a channel.

@@ -57,15 +57,76 @@ def load_texts(path: Path, section: str | None = None) -> dict[str, dict[str, st
     return {key: trilingual(value, f"{where}{key}") for key, value in data.items()}
 
 
+MAX_ANSWER_TITLE = 24  # a follow-up button (WhatsApp list rows hold 24 characters)
+
+
+@dataclass(frozen=True)
+class FaqAnswer:
+    """One question of a topic and its answer (``entries`` in ``knowledge/faq/<topic>.yml``):
+    how citizens ask it (``asks``, for choosing the entry), a short answer, an optional link."""
+
+    id: str
+    title: dict[str, str]
+    asks: dict[str, tuple[str, ...]]
+    answer: dict[str, str]
+    link: dict[str, str] | None = None
+    link_title: dict[str, str] | None = None
+
+
 @dataclass(frozen=True)
 class FaqEntry:
-    """One service topic's answer, title and link in the three languages."""
+    """One service topic: its title, overview answer, titled link and question-answer entries."""
 
     topic: str
     title: dict[str, str]
-    answer: dict[str, str]
+    answer: dict[str, str]  # the overview, for a question no entry answers
     link: dict[str, str]
     reviewed: dt.date
+    link_title: dict[str, str] | None = None
+    entries: tuple[FaqAnswer, ...] = ()
+
+    def entry(self, entry_id: str) -> FaqAnswer | None:
+        """The entry with this id, or None."""
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+
+def _https(links: dict[str, str], where: str) -> dict[str, str]:
+    for lang, url in links.items():
+        if not url.startswith("https://"):
+            raise KnowledgeError(f"{where}.{lang} must start with https://")
+    return links
+
+
+def _asks(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping):
+        raise KnowledgeError(f"{where}: expected fi/sv/en lists of questions")
+    asks = {}
+    for lang in LANGUAGES:
+        items = value.get(lang)
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+            raise KnowledgeError(f"{where}.{lang}: expected a list of questions")
+        asks[lang] = tuple(i.strip() for i in items)
+    return asks
+
+
+def _entry(raw: Any, where: str) -> FaqAnswer:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str) or not raw["id"]:
+        raise KnowledgeError(f"{where}: an entry needs an id")
+    where = f"{where}[{raw['id']}]"
+    title = trilingual(raw.get("title"), f"{where}.title")
+    long = [lang for lang, text in title.items() if len(text) > MAX_ANSWER_TITLE]
+    if long:
+        raise KnowledgeError(f"{where}.title: longer than {MAX_ANSWER_TITLE} characters in {', '.join(long)}")
+    link = _https(trilingual(raw["link"], f"{where}.link"), f"{where}.link") if raw.get("link") else None
+    link_title = trilingual(raw.get("link_title"), f"{where}.link_title") if link else None
+    return FaqAnswer(
+        id=str(raw["id"]),
+        title=title,
+        asks=_asks(raw.get("asks"), f"{where}.asks"),
+        answer=trilingual(raw.get("answer"), f"{where}.answer"),
+        link=link,
+        link_title=link_title,
+    )
 
 
 def _load_faq_file(path: Path) -> FaqEntry:
@@ -79,16 +140,22 @@ def _load_faq_file(path: Path) -> FaqEntry:
     reviewed = data.get("reviewed")
     if not isinstance(reviewed, dt.date):
         raise KnowledgeError(f"{where}: reviewed must be a date (YYYY-MM-DD)")
-    links = trilingual(data.get("link"), f"{where}: link")
-    for lang, url in links.items():
-        if not url.startswith("https://"):
-            raise KnowledgeError(f"{where}: link.{lang} must start with https://")
+    links = _https(trilingual(data.get("link"), f"{where}: link"), f"{where}: link")
+    raw_entries = data.get("entries") or []
+    if not isinstance(raw_entries, list):
+        raise KnowledgeError(f"{where}: entries must be a list")
+    entries = tuple(_entry(raw, f"{where}: entries") for raw in raw_entries)
+    ids = [e.id for e in entries]
+    if len(set(ids)) != len(ids):
+        raise KnowledgeError(f"{where}: entry ids must be unique")
     return FaqEntry(
         topic=topic,
         title=trilingual(data.get("title"), f"{where}: title"),
         answer=trilingual(data.get("answer"), f"{where}: answer"),
         link=links,
         reviewed=reviewed,
+        link_title=trilingual(data["link_title"], f"{where}: link_title") if data.get("link_title") else None,
+        entries=entries,
     )
 
 

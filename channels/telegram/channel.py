@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import html
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,7 +25,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatAction, ChatType
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
@@ -212,6 +213,13 @@ class TelegramChannel:
         if reply.buttons:
             rows = [[InlineKeyboardButton(b.title, callback_data=await self._button(b.payload))] for b in reply.buttons]
             markup = InlineKeyboardMarkup(rows)
+        if reply.links:  # titled links: the title is the link, as on a web page
+            anchors = [
+                f'<a href="{html.escape(link.url)}">{html.escape(link.title, quote=False)}</a>' for link in reply.links
+            ]
+            text = "\n\n".join([html.escape(reply.text, quote=False), "\n".join(anchors)]).strip()
+            await self.application.bot.send_message(chat_id, text, reply_markup=markup, parse_mode=ParseMode.HTML)
+            return
         await self.application.bot.send_message(chat_id, reply.text or "…", reply_markup=markup)
 
     async def push(self, user_id: str, replies: Sequence[Outbound]) -> None:

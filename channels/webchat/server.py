@@ -73,13 +73,16 @@ def store_unavailable() -> WebchatError:
 
 def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
     """A reply in the shape Rasa's socket.io channel sends; ``extended`` adds lang, links, sender."""
-    event: dict[str, Any] = {"text": reply.text}
+    text = reply.text
+    if reply.links and not extended:  # rasa-webchat shows text only: the links go in it
+        text = "\n".join([text, *(f"{link.title}: {link.url}" for link in reply.links)])
+    event: dict[str, Any] = {"text": text}
     if reply.buttons:
         event["quick_replies"] = [
             {"content_type": "text", "title": b.title, "payload": b.payload} for b in reply.buttons
         ]
     if extended:
-        event["links"] = list(reply.links)
+        event["links"] = [{"title": link.title, "url": link.url} for link in reply.links]
         if reply.language:
             event["lang"] = reply.language
         if reply.notice:

@@ -66,6 +66,8 @@ def fits_buttons(buttons: tuple[Button, ...]) -> bool:
 def text_of(reply: Outbound, strings: dict[str, dict[str, str]]) -> str:
     """The reply's text as the citizen reads it (an agent's name first)."""
     text = reply.text.strip()
+    if reply.links:  # WhatsApp shows text only: each link's title, then its address
+        text = "\n\n".join([text, *(f"{link.title}: {link.url}" for link in reply.links)]).strip()
     if reply.sender == "agent" and reply.agent_name:
         label = pick(strings["agent_label"], reply.language).format(name=reply.agent_name)
         text = f"*{label}*\n{text}"

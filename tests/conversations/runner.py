@@ -35,7 +35,7 @@ from bot.core.settings import Settings
 from bot.gateway.app import create_app
 from bot.handoff.agents import Agents
 from bot.handoff.cases import Handoff
-from bot.knowledge.files import WordsLoader
+from bot.knowledge.files import WordsLoader, load_faq
 from bot.knowledge.handoff_config import HANDOFF_FILE_ENV, load_handoff_config, write_handoff_variant
 from bot.knowledge.labels import intent_to_label, load_labels
 from bot.privacy.identity import development_token
@@ -172,7 +172,7 @@ REPLY_KINDS: dict[str, list[tuple[str, str]]] = {
     "language_changed": [("domain", "utter_language_changed")],
     "not_understood": [("domain", "utter_default"), ("handoff", "texts.lead_not_understood")],
     "clarify": [("domain", "utter_clarify")],
-    "service_answer": [("domain", "utter_faq_answer")],
+    "service_answer": [("faq", "*.answer"), ("faq", "*.entries.*.answer"), ("waste", "answer")],
     "opening_hours": [("domain", "utter_hours_*")],
     "handoff_waiting": [("handoff", "texts.queued"), ("handoff", "texts.still_queued")],
     "handoff_unavailable": [
@@ -243,6 +243,11 @@ class ReplyKinds:
                 name: yaml.load((knowledge_dir() / f"{name}.yml").read_text(encoding="utf-8"), Loader=WordsLoader)
                 for name in ("handoff", "offers", "mydata", "safety")
             },
+            "faq": {  # a topic's overview and each entry's answer
+                topic: {"answer": faq.answer, "entries": {e.id: {"answer": e.answer} for e in faq.entries}}
+                for topic, faq in load_faq().items()
+            },
+            "waste": yaml.load((knowledge_dir() / "waste_items.yml").read_text(encoding="utf-8"), Loader=WordsLoader),
         }
         self.patterns: dict[str, list[re.Pattern[str]]] = {}
         for kind, places in REPLY_KINDS.items():

@@ -169,6 +169,16 @@
       }
     });
     item.appendChild(body);
+    if (links && links.length) {
+      var list = el("p", { class: "cb-links" });
+      links.forEach(function (link) {
+        var url = typeof link === "string" ? link : link.url;
+        if (!/^https:\/\//.test(url || "")) return;
+        var a = el("a", { href: url, target: "_blank", rel: "noopener" }, typeof link === "string" ? link : link.title || url);
+        list.appendChild(a);
+      });
+      item.appendChild(list);
+    }
     if (buttons && buttons.length) {
       var group = el("div", { class: "cb-replies", role: "group" });
       buttons.forEach(function (button) {
@@ -186,14 +196,14 @@
     if (who === "user") state.unanswered.push(item); else state.unanswered = [];
     if (remember !== false) {
       var log = JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]");
-      log.push({ who: who, text: text, lang: lang || state.lang, agent: agentName || null });
+      log.push({ who: who, text: text, lang: lang || state.lang, agent: agentName || null, links: links || null });
       sessionStorage.setItem(STORE_LOG, JSON.stringify(log.slice(-100)));
     }
   }
 
   function restoreTranscript() {
     JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]").forEach(function (m) {
-      addMessage(m.who, m.text, m.lang, null, null, false, m.agent);
+      addMessage(m.who, m.text, m.lang, null, m.links, false, m.agent);
     });
   }
 
