@@ -87,7 +87,9 @@ async def test_swedish_citizen_to_agent_and_back_to_the_bot(browser: Browser, si
     await agent_page.press("#composer", "Enter")
     answer = citizen.locator(".cb-agent").last
     await expect(answer).to_contain_text("Hej! Jag hjälper dig gärna.")
-    assert await answer.locator(".cb-sender").inner_text() == f"Anna {agent}"
+    # A person, by name and role, with an initial (issue 16: it looked like a warning callout).
+    assert " ".join((await answer.locator(".cb-sender").inner_text()).split()) == f"A Anna {agent} · kundtjänsten"
+    assert await answer.locator(".cb-avatar").get_attribute("aria-hidden") == "true"
 
     await agent_page.click("#end")
     await agent_page.click("#end-confirm")

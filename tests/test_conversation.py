@@ -30,6 +30,12 @@ def test_greeting_in_each_language(chat: Chat, hint: str, message: str) -> None:
     assert texts(replies)[0].startswith(GREETINGS[hint])
 
 
+def answers_of(topic: str, language: str) -> set[str]:
+    """What the bot may answer within a topic: its overview or one of its entries."""
+    faq = load_faq()[topic]
+    return {faq.answer[language], *(e.answer[language] for e in faq.entries)}
+
+
 @pytest.mark.parametrize(
     ("lang", "question", "topic"),
     [
@@ -38,12 +44,6 @@ def test_greeting_in_each_language(chat: Chat, hint: str, message: str) -> None:
         ("en", "how can i get a resident parking permit", "resident_parking"),
     ],
 )
-def answers_of(topic: str, language: str) -> set[str]:
-    """What the bot may answer within a topic: its overview or one of its entries."""
-    faq = load_faq()[topic]
-    return {faq.answer[language], *(e.answer[language] for e in faq.entries)}
-
-
 def test_service_question_answered_from_knowledge(chat: Chat, lang: str, question: str, topic: str) -> None:
     reply, links = chat().say(question)
     assert reply["text"] in answers_of(topic, lang)

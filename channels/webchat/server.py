@@ -39,6 +39,7 @@ from bot.core.envelope import Inbound, Outbound
 from bot.core.errors import CodedError
 from bot.core.i18n import normalise_language
 from bot.core.inbound import is_text
+from bot.core.settings import Settings
 from bot.gateway.typedefs import (
     CONVERSATIONS,
     DELIVERY,
@@ -122,7 +123,12 @@ def widget_strings() -> dict[str, dict[str, str]]:
 
 
 def _static_routes(app: web.Application) -> None:
-    strings = widget_strings()
+    # The greeting's notice says how long the chat is kept (a page-only app uses the default).
+    days = str(app[SETTINGS].transcript_days if SETTINGS in app else Settings.transcript_days)
+    strings = {
+        key: {lang: text.replace("{days}", days) for lang, text in texts.items()}
+        for key, texts in widget_strings().items()
+    }
 
     async def strings_json(_: web.Request) -> web.Response:
         return web.json_response(strings, headers={"Cache-Control": "max-age=300"})

@@ -28,6 +28,22 @@
     return LANGS.indexOf(code) >= 0 ? code : null;
   }
 
+  // Set by the embedding page (docs: README, "Embedding the web chat"); the city's defaults else.
+  var theme = {
+    title: script.dataset.title || "",
+    color: script.dataset.color || "",
+    logo: script.dataset.logo || "",
+    position: script.dataset.position === "left" ? "left" : "right",
+    accessibility: script.dataset.accessibilityUrl || "",
+  };
+  var SUGGESTIONS = [
+    ["suggest_daycare", "/faq_daycare_application"],
+    ["suggest_hours", "/faq_opening_hours"],
+    ["suggest_waste", "/faq_waste_sorting"],
+    ["suggest_library", "/faq_library"],
+    ["suggest_person", "/request_human"],
+  ];
+
   var state = {
     lang: pickLang(localStorage.getItem(STORE_LANG)) || pickLang(script.dataset.lang) ||
       pickLang(document.documentElement.lang) || pickLang(navigator.language) || "fi",
@@ -78,6 +94,8 @@
     ui.launcher = el("button", { type: "button", class: "cb-launcher", "aria-expanded": "false", "aria-controls": "cb-panel" });
     ui.panel = el("section", { id: "cb-panel", class: "cb-panel", hidden: "" });
     var header = el("div", { class: "cb-header" });
+    var titleRow = el("div", { class: "cb-title-row" });
+    if (theme.logo) titleRow.appendChild(el("img", { class: "cb-logo", src: theme.logo, alt: "" }));
     ui.title = el("h2", { class: "cb-title", id: "cb-title" });
     ui.panel.setAttribute("aria-labelledby", "cb-title");
     ui.close = el("button", { type: "button", class: "cb-close" });
@@ -87,9 +105,10 @@
       b.addEventListener("click", function () { chooseLanguage(code); });
       ui.langGroup.appendChild(b);
     });
-    header.appendChild(ui.title);
+    titleRow.appendChild(ui.title);
+    titleRow.appendChild(ui.close);
+    header.appendChild(titleRow);
     header.appendChild(ui.langGroup);
-    header.appendChild(ui.close);
     ui.log = el("div", { class: "cb-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0" });
     ui.status = el("p", { class: "cb-status", role: "status", "aria-live": "polite" });
     ui.typing = el("p", { class: "cb-typing", hidden: "" });
@@ -100,11 +119,17 @@
     form.appendChild(ui.inputLabel);
     form.appendChild(ui.input);
     form.appendChild(ui.send);
+    ui.footer = el("p", { class: "cb-footer" });
+    ui.accessibility = el("a", { class: "cb-footer-link", href: "#", target: "_blank", rel: "noopener" });
+    ui.footer.appendChild(ui.accessibility);
     ui.panel.appendChild(header);
     ui.panel.appendChild(ui.log);
     ui.panel.appendChild(ui.typing);
     ui.panel.appendChild(ui.status);
     ui.panel.appendChild(form);
+    ui.panel.appendChild(ui.footer);
+    if (theme.position === "left") root.classList.add("cb-left");
+    if (theme.color) root.style.setProperty("--cb-brand", theme.color);
     root.appendChild(ui.launcher);
     root.appendChild(ui.panel);
     document.body.appendChild(root);
@@ -119,6 +144,25 @@
     ui.input.addEventListener("input", typingSignal);
     relabel();
     restoreTranscript();
+    if (!ui.log.querySelector(".cb-msg")) showIntro();
+  }
+
+  // The first view: who answers (a bot), what is kept and for how long, how to reach a person,
+  // and topics to start from. In the page's language; replaced when the language changes.
+  function showIntro() {
+    var old = ui.log.querySelector(".cb-intro");
+    if (old) old.remove();
+    var intro = el("div", { class: "cb-intro" });
+    intro.appendChild(el("p", { class: "cb-intro-hello" }, t("intro_hello")));
+    intro.appendChild(el("p", { class: "cb-notice" }, t("intro_notice")));
+    var group = el("div", { class: "cb-replies", role: "group", "aria-label": t("suggestions_label") });
+    SUGGESTIONS.forEach(function (item) {
+      var b = el("button", { type: "button", class: "cb-reply" }, t(item[0]));
+      b.addEventListener("click", function () { sendPayload(item[1], t(item[0])); ui.input.focus(); });
+      group.appendChild(b);
+    });
+    intro.appendChild(group);
+    ui.log.insertBefore(intro, ui.log.firstChild);
   }
 
   function relabel() {
@@ -132,6 +176,10 @@
     ui.log.setAttribute("aria-label", t("log_label"));
     ui.inputLabel.textContent = t("input_label");
     ui.send.textContent = t("send");
+    if (theme.title) ui.title.textContent = theme.title;
+    ui.accessibility.textContent = t("accessibility_link");
+    ui.accessibility.setAttribute("href", theme.accessibility || base + "accessibility-" + state.lang + ".html");
+    if (ui.log.querySelector(".cb-intro") && !ui.log.querySelector(".cb-msg")) showIntro();
     Array.prototype.forEach.call(ui.langGroup.children, function (b) {
       b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
     });
@@ -152,10 +200,23 @@
     ui.status.textContent = key ? t(key) : "";
   }
 
+  // Options of earlier replies are answered or superseded once anything new is said: they are
+  // disabled (and say so to screen readers), so "cancel" cannot be pressed after an agent joined.
+  function retireOptions() {
+    Array.prototype.forEach.call(ui.log.querySelectorAll(".cb-reply:not([disabled])"), function (b) {
+      b.disabled = true;
+    });
+  }
+
   function addMessage(who, text, lang, buttons, links, remember, agentName) {
+    retireOptions();
     var item = el("div", { class: "cb-msg cb-" + who, lang: lang || state.lang });
     if (who === "agent") {
-      item.appendChild(el("span", { class: "cb-sender" }, agentName || t("agent")));
+      var name = agentName || t("agent");
+      var sender = el("span", { class: "cb-sender" });
+      sender.appendChild(el("span", { class: "cb-avatar", "aria-hidden": "true" }, name.charAt(0).toUpperCase()));
+      sender.appendChild(document.createTextNode(name + " · " + t("agent_role")));
+      item.appendChild(sender);
     } else {
       item.appendChild(el("span", { class: "cb-visually-hidden" }, t(who === "user" ? "you" : "bot") + ": "));
     }
@@ -186,6 +247,7 @@
         b.addEventListener("click", function () {
           group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
           sendPayload(button.payload, button.title);
+          ui.input.focus(); // the pressed option is disabled now: the keyboard goes on from the input
         });
         group.appendChild(b);
       });
