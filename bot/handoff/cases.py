@@ -202,18 +202,21 @@ class Handoff:
         return sum(samples) / len(samples) / 60.0
 
     async def waiting(self) -> list[dict[str, Any]]:
-        """Every queued case, queue by queue, each queue head first, with its waiting time."""
+        """Every queued case, with its waiting time, in the order they are to be taken across
+        all queues: by their place in the queue (the time they came, or a returned case's place
+        at the head), so a Swedish case waiting two minutes comes before a Finnish one waiting
+        ten seconds (issue 16: the list was grouped by language)."""
         now = time.time()
-        result = []
+        ranked: list[tuple[float, dict[str, Any]]] = []
         for queue in self.config.queues:
-            for member in await self._redis.zrange(keys.queue(queue), 0, -1):
+            for member, score in await self._redis.zrange(keys.queue(queue), 0, -1, withscores=True):
                 case = await self.case(member)
                 if case.mode is not CaseMode.QUEUED:
                     continue
                 item = case.public()
                 item["waiting_seconds"] = max(0, round(now - case.queued_at))
-                result.append(item)
-        return result
+                ranked.append((float(score), item))
+        return [item for _, item in sorted(ranked, key=lambda pair: pair[0])]
 
     async def held_by(self, agent: str) -> list[Case]:
         """The cases an agent holds now."""

@@ -173,3 +173,15 @@ async def test_f3_an_agent_sees_and_takes_only_the_queues_they_serve(core: Core)
     assert not_theirs.value.code == "not_their_queue"
     await desk.transfer("webchat:ruotsi", supervisor, to_agent="sven")
     assert (await desk.case("webchat:ruotsi")).agent == "sven"
+
+
+async def test_the_queue_is_listed_by_waiting_time_across_languages(core: Core) -> None:
+    """Issue 16: the console listed the queue language by language, so a Finnish case waiting
+    10 s stood above a Swedish one waiting 1 min 51 s."""
+    await online(core, ANNA)
+    cases = core.services.cases
+    await cases.enqueue("webchat:swede", "webchat", "sv", "requested")
+    await cases.enqueue("webchat:finn", "webchat", "fi", "requested")
+    await cases.enqueue("webchat:english", "webchat", "en", "requested")
+    order = [c["conversation"] for c in await core.services.handoff.waiting(ANNA)]
+    assert order == ["webchat:swede", "webchat:finn", "webchat:english"]
