@@ -74,6 +74,9 @@ async def test_swedish_citizen_to_agent_and_back_to_the_bot(browser: Browser, si
 
     first = agent_page.locator("#transcript [data-from='citizen']").first
     assert "människa" in await first.locator(".text").inner_text()
+    # What the bot understood, in words (issue 16: "Tolkning: request_human 1.00").
+    understood = await first.locator(".understood").inner_text()
+    assert understood.startswith("Tolkning: Prata med en människa") and "request_human" not in understood
     assert await agent_page.locator("#transcript [data-from='bot']").count() >= 2  # the bot's part
     await expect(citizen.locator(".cb-bot").last).to_contain_text(f"Anna {agent}")
 

@@ -44,7 +44,7 @@ from bot.core.shutdown import shut
 from bot.gateway.typedefs import AGENTS, HANDOFF, REDIS, RIGHTS, SETTINGS
 from bot.handoff.agents import Agent, AgentError, Session, ThrottledError
 from bot.handoff.cases import CaseMode, HandoffError
-from bot.knowledge.files import load_texts
+from bot.knowledge.files import load_conversation_titles, load_faq, load_texts
 from bot.privacy.audit import Action, Actor
 
 logger = logging.getLogger(__name__)
@@ -343,6 +343,15 @@ def console_strings() -> dict[str, dict[str, str]]:
     return load_texts(STRINGS_FILE)
 
 
+def intent_names() -> dict[str, dict[str, str]]:
+    """``intent_<name>``: what the bot understood, in words, for the transcript ("Tulkinta: Puhu
+    ihmisen kanssa 1.00", not "request_human"): the topics' and labels' titles, and the
+    console's own names for the rest (``intent_*`` in strings.yml)."""
+    names = {f"intent_faq_{topic}": dict(entry.title) for topic, entry in load_faq().items()}
+    names.update({f"intent_{label}": dict(titles) for label, titles in load_conversation_titles().items()})
+    return names
+
+
 def canned_responses() -> dict[str, dict[str, dict[str, str]]]:
     """``knowledge/canned_responses.yml``: id → {title, text}, each in fi, sv and en."""
     path = knowledge_dir() / "canned_responses.yml"
@@ -412,7 +421,7 @@ def client_address(remote: str | None, forwarded_for: str | None, trusted: tuple
 def setup_console(app: web.Application) -> None:
     """Add the console's routes and its per-process typing listener to the gateway."""
     settings = app[SETTINGS]
-    strings = console_strings()
+    strings = {**console_strings(), **intent_names()}
     canned = canned_responses()
     app[CONNECTIONS] = set()
 

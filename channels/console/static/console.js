@@ -78,6 +78,17 @@
 
   function has(key) { return Object.prototype.hasOwnProperty.call(state.strings, key); }
 
+  // What the bot understood, in words ("Puhu ihmisen kanssa"), else the label itself.
+  function intentName(intent) {
+    return has("intent_" + intent) ? t("intent_" + intent) : intent;
+  }
+
+  // A button's or command's payload ("/faq_library", Telegram's /start as "/greet") in words.
+  function payloadText(text) {
+    var match = /^\/([a-z_]+)/.exec(String(text || ""));
+    return match && has("intent_" + match[1]) ? t("pressed", { name: t("intent_" + match[1]) }) : text;
+  }
+
   function t(key, params) {
     var entry = has(key) ? state.strings[key] : null;
     var text = entry ? entry[state.lang] || entry.en || key : key;
@@ -752,6 +763,7 @@
     if (date) meta.appendChild(el("time", { datetime: date.toISOString() }, formatTime(date)));
     li.appendChild(meta);
     var text = entry.text === undefined || entry.text === null ? "" : String(entry.text);
+    if (from === "citizen") text = payloadText(text);
     if (entry.safety) {
       li.className += " danger";  // an emergency or a crisis: marked at once
       li.appendChild(el("p", { class: "danger-label", role: "alert" }, t("danger_" + entry.safety)));
@@ -771,7 +783,7 @@
     }
     if (from === "citizen" && entry.intent) {
       var confidence = typeof entry.confidence === "number" ? entry.confidence.toFixed(2) : entry.confidence || "";
-      li.appendChild(el("p", { class: "understood" }, t("understood", { intent: entry.intent, confidence: confidence }).trim()));
+      li.appendChild(el("p", { class: "understood" }, t("understood", { intent: intentName(entry.intent), confidence: confidence }).trim()));
     }
     if (Array.isArray(entry.buttons) && entry.buttons.length) {
       var buttons = el("p", { class: "buttons" }, t("buttons_offered") + " ");
