@@ -69,3 +69,17 @@ def test_rasa_runs_on_python_3_10_in_its_own_environment() -> None:
     )
     assert result.stdout.strip() == "(3, 10) 3.6.21", result.stderr
     assert subprocess.run([sys.executable, "-c", "import rasa"], capture_output=True).returncode != 0
+
+
+def test_a_token_beginning_with_a_dash_reaches_rasa_as_the_token() -> None:
+    """Found by CI: `secrets.token_urlsafe` gave a token starting with "-", Rasa's argparse read
+    "--auth-token -Xy..." as a missing value and `make run` failed to start Rasa."""
+    import argparse
+
+    from bot.rasa_plugins.launch import rasa_argv
+
+    parser = argparse.ArgumentParser()  # as Rasa's run command declares it
+    parser.add_argument("command")
+    parser.add_argument("-t", "--auth-token")
+    argv = rasa_argv(["run"], "-Xy_secret")
+    assert parser.parse_args(argv[1:]).auth_token == "-Xy_secret"

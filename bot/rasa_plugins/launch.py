@@ -25,12 +25,18 @@ def token_from_environment() -> str:
     return token
 
 
+def rasa_argv(arguments: list[str], token: str) -> list[str]:
+    """Rasa's command line with the token. One argument, ``--auth-token=<token>``: a generated
+    token begins with "-" one time in 64, and argparse took it for an option of its own
+    ("expected one argument"), so Rasa did not start."""
+    return ["rasa", *arguments, f"--auth-token={token}"]
+
+
 def main() -> None:
     """Run Rasa's command line with ``--auth-token`` added in-process."""
-    if "--auth-token" in sys.argv:
+    if any(a == "--auth-token" or a.startswith("--auth-token=") for a in sys.argv):
         raise SystemExit("error: the token comes from the environment, not the command line")
-    token = token_from_environment()
-    sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
+    sys.argv = rasa_argv(sys.argv[1:], token_from_environment())
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
