@@ -97,16 +97,18 @@ def _https(links: dict[str, str], where: str) -> dict[str, str]:
     return links
 
 
-def _asks(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+def trilingual_lists(value: Any, where: str, what: str = "texts") -> dict[str, tuple[str, ...]]:
+    """Check ``value`` maps each of fi/sv/en to a non-empty list of texts (``what`` names them in
+    the error), and return it with the texts stripped."""
     if not isinstance(value, Mapping):
-        raise KnowledgeError(f"{where}: expected fi/sv/en lists of questions")
-    asks = {}
+        raise KnowledgeError(f"{where}: expected fi/sv/en lists of {what}")
+    lists = {}
     for lang in LANGUAGES:
         items = value.get(lang)
         if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
-            raise KnowledgeError(f"{where}.{lang}: expected a list of questions")
-        asks[lang] = tuple(i.strip() for i in items)
-    return asks
+            raise KnowledgeError(f"{where}.{lang}: expected a list of {what}")
+        lists[lang] = tuple(i.strip() for i in items)
+    return lists
 
 
 def _entry(raw: Any, where: str) -> FaqAnswer:
@@ -122,7 +124,7 @@ def _entry(raw: Any, where: str) -> FaqAnswer:
     return FaqAnswer(
         id=str(raw["id"]),
         title=title,
-        asks=_asks(raw.get("asks"), f"{where}.asks"),
+        asks=trilingual_lists(raw.get("asks"), f"{where}.asks", "questions"),
         answer=trilingual(raw.get("answer"), f"{where}.answer"),
         link=link,
         link_title=link_title,

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from bot.core.errors import KnowledgeError
 from bot.core.i18n import LANGUAGES
 from bot.core.paths import knowledge_dir
 from bot.core.text import fold, words
-from bot.knowledge.files import read_yaml, trilingual
+from bot.knowledge.files import read_yaml, trilingual, trilingual_lists
 
 PREFIX_MIN = 5  # a name this long also matches a word it begins (an inflected form)
 
@@ -84,18 +84,6 @@ def _matches(word: str, name: str) -> bool:
     return word == name or (len(name) >= PREFIX_MIN and word.startswith(name))
 
 
-def _names(value: Any, where: str) -> dict[str, list[str]]:
-    if not isinstance(value, Mapping):
-        raise KnowledgeError(f"{where}: expected fi/sv/en lists of names")
-    names = {}
-    for lang in LANGUAGES:
-        items = value.get(lang)
-        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
-            raise KnowledgeError(f"{where}.{lang}: expected a list of names")
-        names[lang] = [str(i).strip() for i in items]
-    return names
-
-
 @lru_cache(maxsize=2)
 def load_sorting_list(directory: Path | None = None) -> SortingList:
     """``knowledge/waste_items.yml``, checked: every text in three languages, every bin known,
@@ -121,7 +109,7 @@ def load_sorting_list(directory: Path | None = None) -> SortingList:
             raise KnowledgeError(f"{where}: the id is used twice")
         if raw.get("bin") not in bins:
             raise KnowledgeError(f"{where}: bin {raw.get('bin')!r} is not one of bins")
-        written = _names(raw.get("names"), f"{where}.names")
+        written = trilingual_lists(raw.get("names"), f"{where}.names", "names")
         names = {lang: tuple(fold(n) for n in ns) for lang, ns in written.items()}
         for name in {n for ns in names.values() for n in ns}:
             if owner.setdefault(name, raw["id"]) != raw["id"]:
