@@ -14,6 +14,7 @@ from bot.core.errors import CitybotError
 from bot.core.protocol import ProtocolError, is_request, parse_request
 
 logger = logging.getLogger(__name__)
+READY_CHECK = aiohttp.ClientTimeout(total=1.0)  # asking a process that failed whether it is ready
 
 
 class BotUnavailableError(CitybotError):
@@ -105,6 +106,10 @@ class RasaClient:
         if not self._bases:
             raise ValueError("RasaClient needs at least one base URL")
         self._next = 0
+        # Processes that refused or died: a restarting Rasa takes connections before its model is
+        # loaded, and a message sent to it then waits out the timeout. Each is asked for readiness
+        # (its channel's health, 200 once the model is loaded) before it gets a message again.
+        self._down: set[str] = set()
         self._token = token
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -115,18 +120,36 @@ class RasaClient:
         self._next = (self._next + 1) % len(self._bases)
         return self._bases[start:] + self._bases[:start]
 
+    async def _ready(self, base: str) -> bool:
+        """True for a process in good standing, or one that failed and is ready again."""
+        if base not in self._down:
+            return True
+        try:
+            async with self._session.get(f"{base}/webhooks/citybot/", timeout=READY_CHECK) as response:
+                ready = response.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            ready = False
+        if ready:
+            self._down.discard(base)
+        return ready
+
     async def _post(self, path: str, **kwargs: Any) -> Any:
-        """POST to the first process that takes the connection; its JSON answer."""
-        refused: aiohttp.ClientError | None = None
+        """POST to the first ready process that takes the connection; its JSON answer."""
+        refused: Exception | None = None
         for base in self._order():
+            if not await self._ready(base):
+                refused = BotUnavailableError("restarting")
+                continue
             try:
                 async with self._session.post(f"{base}{path}", timeout=self._timeout, **kwargs) as response:
                     if response.status != 200:
                         raise BotUnavailableError(f"bot answered HTTP {response.status}")
                     return await response.json()
             except aiohttp.ClientConnectorError as exc:  # not reached: safe to try the next process
+                self._down.add(base)
                 refused = exc
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                self._down.add(base)
                 raise _Interrupted(f"bot process went away: {exc.__class__.__name__}") from exc
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # not builtin TimeoutError on 3.10
                 raise BotUnavailableError(f"bot unreachable: {exc.__class__.__name__}") from exc
