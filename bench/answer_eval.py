@@ -114,9 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     faq = load_faq()
     picker = AnswerPicker(faq)
     report: dict[str, Any] = {"min_score": MIN_SCORE, "languages": {}}
+    confusions: Counter[tuple[str, str, str]] = Counter()
     for path in args.cases:
         language, cases = load(path)
         result = picker_accuracy(picker, language, cases)
+        confusions.update((m["topic"], m["entry"], m["got"]) for m in result["misses"])
         line = f"{language}: {result['accuracy']:.1%} right entry of {result['n']}, overview {result['overview']:.1%}"
         print(line)
         entry: dict[str, Any] = {k: v for k, v in result.items() if k != "misses"}
@@ -136,11 +138,6 @@ def main(argv: list[str] | None = None) -> None:
                 entry["thresholds"][str(threshold)] = round(share, 4)
                 print(f"   threshold {threshold}: {share:.1%}")
         report["languages"][language] = entry
-    confusions = Counter(
-        (m["topic"], m["entry"], m["got"])
-        for path in args.cases
-        for m in picker_accuracy(picker, *load(path))["misses"]
-    )
     report["worst_confusions"] = [list(k) + [v] for k, v in confusions.most_common(10)]
     print(json.dumps(report, ensure_ascii=False))
 

@@ -107,8 +107,8 @@ async def test_the_demo_waits_for_a_chat_opened_after_it_started(stack: Stack) -
         await links.link("webchat:old-page", citizen, "webchat token", expires_at=time.time() + 3600)
         await asyncio.sleep(2.5)  # links keep whole seconds
         started = time.time()
-        assert not await _opened_since(stack.settings, citizen, started)  # the earlier run's chat
+        assert not await _opened_since(links, citizen, started)  # the earlier run's chat
         await links.link("webchat:new-page", citizen, "webchat token", expires_at=time.time() + 3600)
-        assert await _opened_since(stack.settings, citizen, started)
+        assert await _opened_since(links, citizen, started)
     finally:
         await redis.aclose()

@@ -130,11 +130,15 @@ async def _demo(settings: Settings, citizen: str, wait: float) -> int:
         deadline = time.monotonic() + wait
         # A chat opened since this demo started (a page or the terminal signs in, which links it
         # anew): an earlier run's chat, closed since, must not be taken for it.
-        while not await _opened_since(settings, citizen, started):
-            if time.monotonic() > deadline:
-                print("error: the chat was not opened in time", file=sys.stderr)
-                return 1
-            await asyncio.sleep(1)
+        redis = connect(settings.redis)  # one client for the whole wait, not one per poll
+        try:
+            while not await _opened_since(Links(redis), citizen, started):
+                if time.monotonic() > deadline:
+                    print("error: the chat was not opened in time", file=sys.stderr)
+                    return 1
+                await asyncio.sleep(1)
+        finally:
+            await redis.aclose()
         print("2. The chat is linked. Sending one offer of each kind; answer them in the chat.\n", flush=True)
         ids: list[str] = []
         for kind, details in OFFERS:
@@ -163,19 +167,14 @@ async def _demo(settings: Settings, citizen: str, wait: float) -> int:
             await asyncio.sleep(1)
 
 
-async def _opened_since(settings: Settings, citizen: str, since: float) -> bool:
+async def _opened_since(links: Links, citizen: str, since: float) -> bool:
     """Has a chat of ``citizen`` been linked (opened by a signed-in page or terminal) since
     ``since``? Read from the links themselves: polling the export would fill the audit log."""
-    redis = connect(settings.redis)
-    try:
-        links = Links(redis)
-        for conversation in await links.conversations_of(citizen):
-            linked_at = (await links.record(conversation)).get("linked_at")
-            if linked_at and float(linked_at) >= since - 1:
-                return True
-        return False
-    finally:
-        await redis.aclose()
+    for conversation in await links.conversations_of(citizen):
+        linked_at = (await links.record(conversation)).get("linked_at")
+        if linked_at and float(linked_at) >= since - 1:
+            return True
+    return False
 
 
 def run(args: argparse.Namespace) -> int:
