@@ -298,10 +298,9 @@ class Stack(AbstractContextManager["Stack"]):
             ACTION_SERVER_URL=self.settings.actions_url,
             CITYBOT_RASA_TOKEN=self.settings.rasa_token,
             SANIC_WORKERS=str(self.settings.rasa_workers),  # Rasa's workers share the Redis lock store
-            # A conversation's lock in Rasa's lock store outlives a Rasa process killed mid-turn by
-            # this long (Rasa's default, 60 s, kept that conversation waiting a minute on the other
-            # processes). Longer than any turn takes (a turn times out after 15 s in the gateway,
-            # but lasts under 1 s at saturation: docs/performance.md).
+            # A conversation's lock (bot/rasa_plugins/lock_store.py) outlives a Rasa process killed
+            # mid-turn by this long (Rasa's default, 60 s, kept that conversation waiting a minute
+            # on the other processes). Live turns renew their tickets, so a slow turn keeps it.
             TICKET_LOCK_LIFETIME=os.environ.get("TICKET_LOCK_LIFETIME", "5"),
             CITYBOT_TRACKER_SECONDS=str(self.settings.transcript_days * 86400),  # Rasa's tracker retention
         )
