@@ -114,10 +114,14 @@ class FakeCloudApi:
         """The messages accepted for ``number``, in order."""
         return [m for m in list(self.sent) if m.get("to") == number]
 
-    async def wait_for(self, number: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:
-        """At least ``count`` messages to ``number`` (what arrived by the deadline otherwise)."""
+    async def wait_for(self, number: str, count: int, timeout: float = 15) -> list[dict[str, Any]]:
+        """The messages to ``number`` once there are at least ``count``; an AssertionError naming
+        what did arrive when they are fewer by the deadline."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.to(number)) < count:
+        while len(self.to(number)) < count:
+            if time.monotonic() > deadline:
+                arrived = [m.get("type") for m in self.to(number)]
+                raise AssertionError(f"{count} messages expected, {len(arrived)} arrived: {arrived}")
             await asyncio.sleep(0.05)
         return self.to(number)
 
