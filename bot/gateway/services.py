@@ -116,7 +116,7 @@ def build_services(
         addresses,
         retention,
     )
-    handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot, vault)
+    handoff = HandoffDesk(cases, transcripts, delivery, conversations, bot, vault, links)
     offer_desk = OfferDesk(
         offers, links, consents, conversations, questions, transcripts, delivery, scheduler, callbacks, texts
     )

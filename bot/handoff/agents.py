@@ -205,6 +205,7 @@ class Agents:
             await pipe.execute()
         if stored and _HASHER.check_needs_rehash(stored):
             await self._redis.hset(keys.agent(username), "password", _HASHER.hash(password))
+        await self.set_away(username, False)  # a sign-in starts available
         return await self._new_session(username)
 
     async def _new_session(self, username: str) -> Session:
@@ -258,16 +259,29 @@ class Agents:
         seen: float | None = await self._redis.zscore(keys.AGENTS_ONLINE, username)
         return seen
 
+    async def set_away(self, username: str, away: bool) -> None:
+        """The agent's status: away (their console stays open, they take no new conversations and
+        count for no queue) or available."""
+        if away:
+            await self._redis.hset(keys.agent(username), "away", "1")
+        else:
+            await self._redis.hdel(keys.agent(username), "away")
+
+    async def is_away(self, username: str) -> bool:
+        """True when the agent said they are away."""
+        return bool(await self._redis.hget(keys.agent(username), "away"))
+
     async def online(self, queue: str | None = None) -> list[str]:
-        """Usernames with a console connected in the last ``grace_seconds`` (serving ``queue``)."""
+        """Usernames with a console connected in the last ``grace_seconds`` and available, not
+        away (serving ``queue``): who can take a conversation now."""
         cutoff = time.time() - self.grace_seconds
         names: list[str] = await self._redis.zrangebyscore(keys.AGENTS_ONLINE, cutoff, "+inf")
-        if queue is None:
-            return names
         result = []
         for name in names:
-            queues = await self._redis.hget(keys.agent(name), "queues")
-            if queues is None or queue in queues.split(","):
+            queues, away = await self._redis.hmget(keys.agent(name), ["queues", "away"])
+            if away:
+                continue
+            if queue is None or queues is None or queue in queues.split(","):
                 result.append(name)
         return result
 

@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 from bot.core import clock, metrics
 from bot.core.errors import CodedError
 from bot.handoff.agents import Agents
+from bot.handoff.history import History
 from bot.knowledge.handoff_config import HandoffConfig
 from bot.knowledge.opening_hours import status_at
 from bot.store import keys
@@ -164,6 +165,7 @@ class Handoff:
         self.agents = agents
         self._claim = redis.register_script(_CLAIM)
         self._requeue_head = redis.register_script(_REQUEUE_HEAD)
+        self.history = History(redis, retention_days)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -268,9 +270,11 @@ class Handoff:
         await self._event(why, conversation_id)
 
     async def forget(self, conversation_id: str) -> None:
-        """Remove the conversation from every queue and from its agent (its data is erased)."""
+        """Remove the conversation from every queue and from its agent, and its ended cases from
+        the agents' histories (its data is erased)."""
         case = await self.case(conversation_id)
         await self._drop(conversation_id, case)
+        await self.history.forget(conversation_id)
         if case.mode is not CaseMode.BOT:
             await self._event("forgotten", conversation_id, case.agent)
 
@@ -292,7 +296,11 @@ class Handoff:
         record = {"conversation_channel": case.channel, "queue": case.queue, "score": str(score)}
         record["agent"] = case.ended_by
         await self._redis.xadd(keys.HANDOFF_RATINGS, record, maxlen=10000, approximate=True)
-        await self.to_bot(conversation_id, "rated")
+        closed = await self._redis.hget(keys.case(conversation_id), "closed")
+        if closed:
+            await self.history.rate(closed, score)
+        await self._drop(conversation_id, case)
+        await self._event("rated", conversation_id, case.ended_by)
 
     # -- changes from the agents' side ------------------------------------------------------------
 
@@ -315,15 +323,29 @@ class Handoff:
             raise HandoffError("not_yours", "you do not hold this conversation")
         return case
 
-    async def end(self, conversation_id: str, agent: str) -> Case:
-        """The agent is done: the citizen is back with the bot and may rate the service."""
+    async def end(self, conversation_id: str, agent: str, preview: str = "") -> Case:
+        """The agent is done: the citizen is back with the bot and may rate the service. The case
+        goes to the agent's history (``preview``: the citizen's last message, masked)."""
         case = await self.held(conversation_id, agent)
         handled = max(0.0, time.time() - case.claimed_at)
         handled_key = keys.handled_times(case.queue)
+        closed = await self.history.record(
+            {
+                "conversation": conversation_id,
+                "agent": agent,
+                "channel": case.channel,
+                "language": case.language,
+                "reason": case.reason,
+                "queue": case.queue,
+                "queued_at": f"{case.queued_at:.3f}",
+                "claimed_at": f"{case.claimed_at:.3f}",
+                "preview": preview,
+            }
+        )
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 keys.case(conversation_id),
-                mapping={"mode": CaseMode.RATING.value, "agent": "", "ended_by": agent},
+                mapping={"mode": CaseMode.RATING.value, "agent": "", "ended_by": agent, "closed": closed},
             )
             pipe.srem(keys.HANDOFF_ASSIGNED, conversation_id)
             pipe.lpush(handled_key, f"{handled:.1f}")

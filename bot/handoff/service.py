@@ -21,9 +21,11 @@ from bot.core.protocol import HandoffReason, Notice
 from bot.handoff.agents import Agent
 from bot.handoff.cases import Case, CaseKind, CaseMode, Handoff, HandoffError
 from bot.handoff.texts import CANCEL_PAYLOAD, HandoffTexts, rating_of
+from bot.privacy.identity import Links
 from bot.privacy.vault import Vault
 
 logger = logging.getLogger(__name__)
+PREVIEW_CHARS = 120  # the citizen's last message in the queue and the history, shortened
 # Free text that cancels a wait for an agent: "never mind", "ei sittenkään", "strunt i det".
 CANCEL_INTENTS = frozenset({"deny", "goodbye"})
 CANCEL_MIN_CONFIDENCE = 0.6
@@ -50,8 +52,10 @@ class HandoffDesk:
         conversations: Conversations,
         bot: BotClient,
         vault: Vault,
+        links: Links | None = None,
     ) -> None:
         self._vault = vault
+        self._links = links
         self._cases = handoff
         self._agents = handoff.agents
         self.texts = HandoffTexts(handoff.config.texts)
@@ -73,8 +77,58 @@ class HandoffDesk:
 
     async def waiting(self, agent: Agent) -> list[dict[str, Any]]:
         """The queued cases of the queues the agent serves (all for a supervisor), with their
-        waiting times, each queue's head first."""
-        return [c for c in await self._cases.waiting() if serves(agent, c["queue"])]
+        waiting times and the citizen's last message (``preview``, masked as the transcript
+        keeps it), the longest waiting first."""
+        items = [c for c in await self._cases.waiting() if serves(agent, c["queue"])]
+        for item in items:
+            item["preview"] = await self.preview(item["conversation"])
+        return items
+
+    async def preview(self, conversation: str) -> str:
+        """The citizen's last message as the transcript keeps it (masked), shortened."""
+        text = await self._transcripts.last_text(conversation, "citizen")
+        if len(text) <= PREVIEW_CHARS:
+            return text
+        return text[: PREVIEW_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+    async def closed(self, agent: Agent, query: str = "", limit: int = 50) -> list[dict[str, Any]]:
+        """The agent's ended cases, newest first, with the citizen's rating; with ``query``, those
+        whose transcript, reason, channel or language holds every word of it (case-insensitive)."""
+        cases = await self._cases.history.by_agent(agent.username, 200 if query else limit)
+        words = query.casefold().split()
+        found = []
+        for case in cases:
+            if words:
+                entries = await self._transcripts.read(case.conversation, limit=400)
+                text = " ".join([case.reason, case.channel, case.language, case.preview, *(e["text"] for e in entries)])
+                if not all(word in text.casefold() for word in words):
+                    continue
+            found.append(case.public())
+            if len(found) >= limit:
+                break
+        return found
+
+    async def closed_transcript(self, record_id: str, agent: Agent) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """An ended case of the agent's and its transcript, to read; HandoffError otherwise."""
+        case = await self._cases.history.get(record_id)
+        if case is None or case.agent != agent.username:
+            raise HandoffError("not_yours", "this is not one of your ended conversations")
+        return case.public(), await self._transcripts.read(case.conversation)
+
+    async def context(self, conversation: str) -> dict[str, Any]:
+        """What the console's context panel shows of a conversation: its channel and language,
+        whether a citizen is linked to it (never who), and its earlier ended cases."""
+        record = await self._conversations.record(conversation)
+        linked = bool(self._links and await self._links.citizen_of(conversation))
+        earlier = await self._cases.history.of_conversation(conversation, 10)
+        return {
+            "conversation": conversation,
+            "channel": record.get("channel", ""),
+            "language": record.get("language", ""),
+            "linked": linked,
+            "first_seen": float(record.get("first_seen") or 0),
+            "earlier": [case.public() for case in earlier],
+        }
 
     async def queue_state(self) -> dict[str, tuple[int, int]]:
         """Per queue: how many wait for a person now, and the longest wait in seconds (metrics)."""
@@ -261,7 +315,7 @@ class HandoffDesk:
 
     async def end(self, conversation: str, agent: Agent) -> Case:
         """The agent is done: the bot answers again, and the citizen is asked for a rating."""
-        case = await self._cases.end(conversation, agent.username)
+        case = await self._cases.end(conversation, agent.username, await self.preview(conversation))
         replies = [
             self.texts.reply("ended", case.language, notice=Notice.HANDOFF_ENDED),
             self.texts.reply("rating_question", case.language, self.texts.rating_buttons()),

@@ -18,6 +18,8 @@ Families (type) → owner:
 - ``tracker:<conversation>`` (Rasa's tracker, written by Rasa) → ``bot.conversation.trackers``
 - ``case:<conversation>``, ``queue:<queue>``, ``handoff:*`` (cases, queues, events, ratings,
   handling times) → ``bot.handoff.cases``
+- ``handoff:closed:<id>``, ``handoff:closed-by:<agent>``, ``handoff:closed-of:<conversation>``
+  (ended cases) → ``bot.handoff.history``
 - ``agent:<name>``, ``agents``, ``agents:online``, ``session:<token>``, ``sessions:<name>``,
   ``signin:throttle:*`` → ``bot.handoff.agents``
 - ``offer:<id>``, ``offer:<id>:history``, ``citizen:<id>:offers`` → ``bot.offers.store``
@@ -117,6 +119,21 @@ HANDOFF_EVENTS = f"{PREFIX}handoff:events"  # stream of case changes, for the co
 HANDOFF_ASSIGNED = f"{PREFIX}handoff:assigned"  # set of conversations held by an agent
 HANDOFF_TYPING = f"{PREFIX}handoff:typing"  # pub/sub: a citizen types to an agent
 HANDOFF_RATINGS = f"{PREFIX}handoff:ratings"  # stream of 1-5 ratings
+
+
+def closed_case(record_id: str) -> str:
+    """An ended case (hash, bot/handoff/history.py)."""
+    return f"{PREFIX}handoff:closed:{record_id}"
+
+
+def closed_by(agent_username: str) -> str:
+    """The ended cases an agent held (sorted set by the time each ended)."""
+    return f"{PREFIX}handoff:closed-by:{agent_username}"
+
+
+def closed_of(conversation_id: str) -> str:
+    """A conversation's ended cases (sorted set by the time each ended)."""
+    return f"{PREFIX}handoff:closed-of:{conversation_id}"
 
 
 def handled_times(queue_name: str) -> str:

@@ -58,6 +58,8 @@ HELLO_SECONDS = 10
 BLOCK_MS = 1000
 QUEUE_REFRESH_SECONDS = 5.0
 TYPING_EVERY_SECONDS = 2.0
+MAX_QUERY_CHARS = 200
+WITHOUT_CONVERSATION = frozenset({"hello", "status", "search"})  # commands about the agent, not a conversation
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -134,9 +136,12 @@ class ConsoleConnection:
     async def _on_events(self, events: list[dict[str, str]]) -> None:
         self._queue_dirty = True
         handoff = self.app[HANDOFF]
+        history_changed = False
         for event in events:
             conversation = event.get("conversation", "")
             mine = conversation in self.cursors
+            if event.get("type") in ("ended", "rated", "forgotten") and event.get("agent") == self.agent.username:
+                history_changed = True
             if (
                 not mine
                 and event.get("agent") == self.agent.username
@@ -153,6 +158,8 @@ class ConsoleConnection:
                         event.get("type", "")
                     )
                     await self._send({"type": "released", "conversation": conversation, "why": why or "transferred"})
+        if history_changed:
+            await self._send_closed()
 
     # -- commands from the browser -------------------------------------------------------------------
 
@@ -167,7 +174,7 @@ class ConsoleConnection:
             return
         kind = data["type"]
         conversation = data.get("conversation")
-        if kind != "hello" and not isinstance(conversation, str):
+        if kind not in WITHOUT_CONVERSATION and not isinstance(conversation, str):
             await self._error("malformed", "this message needs a conversation")
             return
         handler = getattr(self, f"_do_{kind}", None)
@@ -184,6 +191,35 @@ class ConsoleConnection:
 
     async def _do_hello(self, conversation: Any, data: dict[str, Any]) -> None:
         await self._send_ready()  # a repeated hello (after a reconnect) gets the state again
+
+    async def _do_status(self, conversation: Any, data: dict[str, Any]) -> None:
+        """Available or away: an away agent takes no new conversations and counts for no queue."""
+        status = data.get("status")
+        if status not in ("available", "away"):
+            await self._error("malformed", "status is available or away")
+            return
+        await self.app[AGENTS].set_away(self.agent.username, status == "away")
+        await self._send({"type": "status", "status": status})
+
+    async def _do_search(self, conversation: Any, data: dict[str, Any]) -> None:
+        """The agent's ended conversations holding every word of ``query`` (all when empty)."""
+        query = data.get("query")
+        if not isinstance(query, str) or len(query) > MAX_QUERY_CHARS:
+            await self._error("malformed", f"query is text of at most {MAX_QUERY_CHARS} characters")
+            return
+        await self._send_closed(query.strip())
+
+    async def _do_view(self, conversation: str, data: dict[str, Any]) -> None:
+        """Read one of the agent's ended conversations (``conversation``: the ended case's id)."""
+        case, entries = await self.app[HANDOFF].closed_transcript(conversation, self.agent)
+        await self.app[RIGHTS].record_access(
+            Actor.AGENT,
+            self.agent.username,
+            Action.TRANSCRIPT_OPENED,
+            conversation=case["conversation"],
+            why="ended conversation reread",
+        )
+        await self._send({"type": "closed_transcript", "case": case, "entries": entries})
 
     async def _do_claim(self, conversation: str, data: dict[str, Any]) -> None:
         case, joined = await self.app[HANDOFF].claim(conversation, self.agent)
@@ -285,6 +321,7 @@ class ConsoleConnection:
         await self._send(
             {"type": "transcript", "conversation": conversation, "case": case.public(), "entries": entries}
         )
+        await self._send({"type": "context", **await self.app[HANDOFF].context(conversation)})
         if claimed:
             self._queue_dirty = True
 
@@ -300,10 +337,12 @@ class ConsoleConnection:
 
     async def _send_ready(self) -> None:
         agents = await self.app[AGENTS].all()
+        away = await self.app[AGENTS].is_away(self.agent.username)
         await self._send(
             {
                 "type": "ready",
                 "agent": {"username": self.agent.username, "name": self.agent.name},
+                "status": "away" if away else "available",
                 "queues": self.app[HANDOFF].queues(),
                 "agents": [
                     {"username": a.username, "name": a.name} for a in agents if a.username != self.agent.username
@@ -311,6 +350,11 @@ class ConsoleConnection:
             }
         )
         self._queue_dirty = True
+        await self._send_closed()
+
+    async def _send_closed(self, query: str = "") -> None:
+        cases = await self.app[HANDOFF].closed(self.agent, query)
+        await self._send({"type": "closed", "query": query, "cases": cases})
 
     async def _send_queue(self) -> None:
         handoff = self.app[HANDOFF]
