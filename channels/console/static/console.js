@@ -17,6 +17,8 @@
   var LANGS = ["fi", "sv", "en"];
   var LOCALES = { fi: "fi-FI", sv: "sv-FI", en: "en-GB" };
   var STORE_LANG = "citybot.console.lang";
+  var STORE_FILTER = "citybot.console.filter";   // the queue's languages shown, e.g. "fi,sv"
+  var STORE_SOUND = "citybot.console.sound";     // "1": a sound for each new case
   var API = "/console/api/";
   var TYPING_EVERY_MS = 2000;       // at most one "agent is typing" per this long
   var CITIZEN_TYPING_MS = 4000;     // how long "citizen is typing" stays up
@@ -72,6 +74,14 @@
     cannedSnap: null,       // composer text before a canned response was put in it
     endingConv: null,
     idCounter: 0,
+    filter: (stored(STORE_FILTER) || LANGS.join(",")).split(",").filter(function (l) { return LANGS.indexOf(l) >= 0; }),
+    sound: stored(STORE_SOUND) === "1",
+    status: "available",
+    closed: [],             // the agent's ended cases (or those found by closedQuery)
+    closedQuery: "",
+    viewing: null,          // {case, entries}: an ended conversation read in the conversation pane
+    contexts: new Map(),    // conversation id -> its context (channel, language, linked, earlier cases)
+    audio: null,
   };
 
   // ---- texts ---------------------------------------------------------------------------------
@@ -208,6 +218,7 @@
     fillTransfer();
     renderQueue();
     renderMine();
+    renderHistory();
     renderConversation();
   }
 
@@ -275,6 +286,7 @@
     closeSocket();
     state.me = null;
     resetWork();
+    document.body.classList.remove("working");
     $("work-view").hidden = true;
     $("signout").hidden = true;
     $("audit-open").hidden = true;
@@ -319,9 +331,11 @@
   function startWork(fromForm) {
     state.signedIn = true;
     $("signin-view").hidden = true;
+    document.body.classList.add("working");
     $("work-view").hidden = false;
     $("signout").hidden = false;
     $("audit-open").hidden = !(state.me && state.me.supervisor);
+    document.querySelectorAll(".work-only").forEach(function (node) { node.hidden = false; });
     showAgentName();
     applyLanguage();
     if (fromForm) $("queue-heading").focus();
@@ -339,6 +353,12 @@
     state.canned = {};
     state.queues = [];
     state.agents = [];
+    state.closed = [];
+    state.closedQuery = "";
+    state.viewing = null;
+    state.contexts = new Map();
+    document.querySelectorAll(".work-only").forEach(function (node) { node.hidden = true; });
+    renderHistory();
     $("composer").value = "";
     notify(null);
     clear($("live"));
@@ -442,6 +462,7 @@
 
   function dropConv(id) {
     state.convs.delete(id);
+    state.contexts.delete(id);
     state.mineOrder = state.mineOrder.filter(function (x) { return x !== id; });
     if (state.selected === id) {
       state.selected = null;
@@ -455,6 +476,7 @@
     var previous = current();
     if (previous) previous.draft = $("composer").value;
     state.selected = id;
+    state.viewing = null;
     var c = current();
     if (c) c.unread = 0;
     state.cannedSnap = null;
@@ -526,6 +548,8 @@
       if (m.agent && state.me) state.me.name = m.agent.name || state.me.name;
       state.queues = Array.isArray(m.queues) ? m.queues : [];
       state.agents = Array.isArray(m.agents) ? m.agents : [];
+      state.status = m.status === "away" ? "away" : "available";
+      $("agent-status").value = state.status;
       showAgentName();
       fillTransfer();
       state.convs.forEach(openConv);
@@ -539,8 +563,10 @@
       var ids = new Set(state.waiting.map(function (item) { return String(item.conversation); }));
       if (state.knownWaiting) {
         var fresh = state.waiting.filter(function (item) { return !state.knownWaiting.has(String(item.conversation)); });
+        fresh = fresh.filter(shownInQueue);
         if (fresh.length === 1) announce([t("new_in_queue", { details: details(fresh[0]) })]);
         else if (fresh.length > 1) announce([t("new_in_queue_many", { count: fresh.length })]);
+        if (fresh.length && state.sound && state.status === "available") beep();
       }
       var firstQueue = state.knownWaiting === null;
       state.knownWaiting = ids;
@@ -621,6 +647,34 @@
       notify(key, { details: details(c.info) });
     },
 
+    status: function (m) {
+      state.status = m.status === "away" ? "away" : "available";
+      $("agent-status").value = state.status;
+      notify(state.status === "away" ? "status_now_away" : "status_now_available");
+    },
+
+    closed: function (m) {
+      state.closed = Array.isArray(m.cases) ? m.cases : [];
+      state.closedQuery = typeof m.query === "string" ? m.query : "";
+      renderHistory();
+    },
+
+    closed_transcript: function (m) {
+      if (!m.case) return;
+      var previous = current();
+      if (previous) previous.draft = $("composer").value;
+      state.selected = null;
+      state.viewing = { info: m.case, entries: Array.isArray(m.entries) ? m.entries : [] };
+      renderMine();
+      renderConversation();
+      $("conversation-heading").focus();
+    },
+
+    context: function (m) {
+      state.contexts.set(String(m.conversation), m);
+      renderContext();
+    },
+
     revealed: function (m) {
       var c = state.convs.get(String(m.conversation));
       if (!c || !Array.isArray(m.values)) return;
@@ -676,6 +730,29 @@
     return nodes;
   }
 
+  function shownInQueue(item) {
+    var lang = pickLang(item.language);
+    return !lang || state.filter.indexOf(lang) >= 0;
+  }
+
+  // A short tone for a new case (Web Audio: no sound file to load); only after the agent turned
+  // sounds on, which is also the gesture browsers ask for before a page may play sound.
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      state.audio = state.audio || new Context();
+      var osc = state.audio.createOscillator();
+      var gain = state.audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.value = 0.08;
+      osc.connect(gain);
+      gain.connect(state.audio.destination);
+      osc.start();
+      osc.stop(state.audio.currentTime + 0.15);
+    } catch (e) { /* no sound: the title and the screen reader still tell */ }
+  }
+
   function buildQueueItem(id) {
     var li = el("li", { class: "item", "data-conversation": id });
     var info = el("div", { class: "item-info", id: nextId("queue-item-") });
@@ -683,6 +760,10 @@
     info.appendChild(el("span", { class: "details" }));
     info.appendChild(el("span", { class: "reason" }));
     info.appendChild(el("span", { class: "waited" }));
+    var preview = el("span", { class: "preview" });
+    preview.appendChild(el("span", { class: "visually-hidden preview-label" }));
+    preview.appendChild(el("q", { class: "preview-text" }));
+    info.appendChild(preview);
     li.appendChild(info);
     li.appendChild(el("button", { type: "button", class: "claim button primary", "aria-describedby": info.id }));
     return li;
@@ -694,9 +775,14 @@
   }
 
   function renderQueue() {
-    var byId = new Map(state.waiting.map(function (item) { return [String(item.conversation), item]; }));
-    $("queue-heading").textContent = t("queue_heading", { count: state.waiting.length });
+    var shown = state.waiting.filter(shownInQueue);
+    var byId = new Map(shown.map(function (item) { return [String(item.conversation), item]; }));
+    $("queue-heading").textContent = t("queue_heading", { count: shown.length });
     $("queue-empty").hidden = state.waiting.length > 0;
+    var hidden = state.waiting.length - shown.length;
+    $("queue-hidden").hidden = hidden === 0;
+    $("queue-hidden").textContent = hidden ? t("queue_hidden", { count: hidden }) : "";
+    LANGS.forEach(function (lang) { $("filter-" + lang).checked = state.filter.indexOf(lang) >= 0; });
     state.queueNodes = reconcile($("queue-list"), Array.from(byId.keys()), buildQueueItem, function (li, id) {
       var item = byId.get(id);
       var badge = li.querySelector(".badge");
@@ -705,6 +791,12 @@
       li.querySelector(".details").textContent = details(item);
       li.querySelector(".reason").textContent = item.reason ? t("reason_label", { reason: reasonName(item.reason) }) : "";
       li.querySelector(".waited").textContent = waitedText(item);
+      var preview = li.querySelector(".preview");
+      preview.hidden = !item.preview;
+      preview.querySelector(".preview-label").textContent = t("preview_label") + " ";
+      var quote = preview.querySelector(".preview-text");
+      quote.textContent = payloadText(String(item.preview || ""));
+      if (langAttr(item.language)) quote.setAttribute("lang", item.language); else quote.removeAttribute("lang");
       li.querySelector(".claim").textContent = t("claim");
     }, $("queue-heading"));
     updateTitle();
@@ -737,6 +829,90 @@
     }, $("mine-heading"));
   }
 
+  // ---- rendering: ended conversations and the context panel ------------------------------------
+
+  function when(at) {
+    var date = toDate(at);
+    return date ? formatTime(date) : "";
+  }
+
+  function ratingText(rating) {
+    return typeof rating === "number" ? t("rating_given", { score: rating }) : t("rating_none");
+  }
+
+  function renderHistory() {
+    var list = $("history-list");
+    clear(list);
+    var query = state.closedQuery;
+    var status = $("history-empty");
+    if (!state.closed.length) status.textContent = query ? t("history_none_found", { query: query }) : t("history_empty");
+    else status.textContent = query ? t("history_found", { query: query, count: state.closed.length }) : "";
+    state.closed.forEach(function (item) {
+      var li = el("li", { class: "item closed-item", "data-record": String(item.id) });
+      var button = el("button", { type: "button", class: "select-closed" });
+      button.appendChild(el("span", { class: "visually-hidden" }, t("history_open", { time: when(item.ended_at) }) + ": "));
+      button.appendChild(el("span", { class: "details" }, details(item)));
+      button.appendChild(el("span", { class: "ended", "aria-hidden": "true" }, t("ended_at", { time: when(item.ended_at) })));
+      if (item.preview) button.appendChild(el("q", { class: "preview-text", lang: langAttr(item.language) }, payloadText(String(item.preview))));
+      button.appendChild(el("span", { class: "rating" + (typeof item.rating === "number" ? " rated" : "") }, ratingText(item.rating)));
+      li.appendChild(button);
+      list.appendChild(li);
+    });
+  }
+
+  function contextRow(dl, labelKey, value) {
+    if (!value) return;
+    var row = el("div");
+    row.appendChild(el("dt", null, t(labelKey)));
+    row.appendChild(el("dd", null, value));
+    dl.appendChild(row);
+  }
+
+  function renderContext() {
+    var c = current();
+    var context = c ? state.contexts.get(c.id) : null;
+    $("context-none").hidden = !!context;
+    $("context-body").hidden = !context;
+    if (!context) return;
+    var dl = $("context-info");
+    clear(dl);
+    contextRow(dl, "label_channel", channelName(context.channel || c.info.channel));
+    contextRow(dl, "label_language", langName(context.language || c.info.language));
+    contextRow(dl, "label_citizen", t(context.linked ? "context_linked" : "context_anonymous"));
+    contextRow(dl, "label_first_seen", when(context.first_seen));
+    var earlier = Array.isArray(context.earlier) ? context.earlier : [];
+    $("context-earlier-none").hidden = earlier.length > 0;
+    var list = $("context-earlier");
+    clear(list);
+    earlier.forEach(function (item) {
+      var li = el("li", { class: "earlier-item" });
+      li.appendChild(el("span", { class: "ended" }, t("ended_at", { time: when(item.ended_at) })));
+      if (item.reason) li.appendChild(el("span", null, reasonName(item.reason)));
+      if (item.preview) li.appendChild(el("q", { class: "preview-text", lang: langAttr(item.language) }, payloadText(String(item.preview))));
+      li.appendChild(el("span", { class: "rating" }, ratingText(item.rating)));
+      list.appendChild(li);
+    });
+  }
+
+  function onHistorySearch(event) {
+    event.preventDefault();
+    var query = $("history-query").value.trim();
+    if (!send({ type: "search", query: query })) notify("not_connected_action");
+  }
+
+  function onHistoryClick(event) {
+    var button = event.target.closest("button.select-closed");
+    if (!button) return;
+    if (!send({ type: "view", conversation: button.closest("li").dataset.record })) notify("not_connected_action");
+  }
+
+  function closeReadonly() {
+    state.viewing = null;
+    renderConversation();
+    var first = $("history-list").querySelector("button");
+    (first || $("history-query")).focus();
+  }
+
   // ---- rendering: the open conversation ------------------------------------------------------
 
   function whoLabel(entry) {
@@ -754,7 +930,7 @@
     }
   }
 
-  function entryNode(entry) {
+  function entryNode(entry, readonly) {
     var from = ENTRY_SOURCES.indexOf(entry.from) >= 0 ? entry.from : "system";
     var li = el("li", { class: "entry from-" + from, "data-entry-id": String(entry.id), "data-from": from });
     var meta = el("p", { class: "meta" });
@@ -769,7 +945,7 @@
       li.appendChild(el("p", { class: "danger-label", role: "alert" }, t("danger_" + entry.safety)));
     }
     li.appendChild(el("p", { class: "text", lang: langAttr(entry.language) }, text));
-    if (entry.vault) {
+    if (entry.vault && !readonly) {
       // Personal data was masked in this message; the agent may see it, with a reason (recorded).
       var reveal = el("button", { type: "button", class: "button secondary reveal" }, t("reveal"));
       reveal.addEventListener("click", function () {
@@ -843,13 +1019,28 @@
 
   function renderConversation() {
     var c = current();
-    $("no-conversation").hidden = !!c;
-    $("conversation-body").hidden = !c;
+    var viewing = c ? null : state.viewing;
+    if (c) state.viewing = null;
+    $("no-conversation").hidden = !!(c || viewing);
+    $("conversation-body").hidden = !(c || viewing);
+    $("readonly").hidden = !viewing;
+    $("composer-form").hidden = !!viewing;
+    document.querySelector(".case-actions").hidden = !!viewing;
     renderCaseInfo();
     renderTyping();
     renderComposerMode();
+    renderContext();
     var list = $("transcript");
     clear(list);
+    if (viewing) {
+      $("conversation-heading").textContent = t("readonly_heading", { details: details(viewing.info) });
+      var dl = $("case-info");
+      caseRow(dl, "label_reason", reasonName(viewing.info.reason));
+      caseRow(dl, "label_channel", channelName(viewing.info.channel));
+      caseRow(dl, "label_language", langName(viewing.info.language));
+      viewing.entries.forEach(function (entry) { list.appendChild(entryNode(entry, true)); });
+      return;
+    }
     if (!c) return;
     c.entries.forEach(function (entry) { list.appendChild(entryNode(entry)); });
     list.scrollTop = list.scrollHeight;
@@ -1080,6 +1271,26 @@
     $("canned").addEventListener("change", onCanned);
     $("transfer").addEventListener("click", onTransfer);
     $("end").addEventListener("click", onEnd);
+    $("agent-status").addEventListener("change", function () {
+      if (!send({ type: "status", status: $("agent-status").value })) {
+        $("agent-status").value = state.status;
+        notify("not_connected_action");
+      }
+    });
+    $("sound").checked = state.sound;
+    $("sound").addEventListener("change", function () {
+      state.sound = $("sound").checked;
+      store(STORE_SOUND, state.sound ? "1" : "0");
+      if (state.sound) beep(); // the agent hears what a new case sounds like (and the browser allows sound)
+    });
+    $("queue-filter").addEventListener("change", function () {
+      state.filter = LANGS.filter(function (lang) { return $("filter-" + lang).checked; });
+      store(STORE_FILTER, state.filter.join(","));
+      renderQueue();
+    });
+    $("history-form").addEventListener("submit", onHistorySearch);
+    $("history-list").addEventListener("click", onHistoryClick);
+    $("readonly-close").addEventListener("click", closeReadonly);
     $("end-dialog").addEventListener("close", function () {
       if ($("end-dialog").returnValue === "end") endConv(); else state.endingConv = null;
     });
