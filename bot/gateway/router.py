@@ -25,6 +25,7 @@ from bot.conversation.claims import Claims
 from bot.conversation.questions import Question, QuestionKind, Questions
 from bot.conversation.rasa_client import BotClient, BotUnavailableError
 from bot.conversation.records import Conversations
+from bot.conversation.stats import Stats
 from bot.conversation.transcripts import Transcripts, citizen_entry
 from bot.core import metrics
 from bot.core.envelope import Inbound, Outbound
@@ -68,7 +69,9 @@ class Router:
         vault: Vault,
         safety: SafetyRules | None = None,
         repeat_wait: float = 20.0,
+        stats: Stats | None = None,
     ) -> None:
+        self._stats = stats
         self._safety = safety or load_safety()
         self._claims = claims
         self._vault = vault
@@ -213,6 +216,8 @@ class Router:
         else:
             turn = await self._bot.send(message)
         language = turn.language or "fi"
+        if self._stats is not None:
+            await self._stats.turn(conversation, message.channel, language, turn.intent != "nlu_fallback", text)
         citizen = citizen_entry(message, turn.language, intent=turn.intent, confidence=turn.confidence)
         if not any(reply.request for reply in turn.replies):  # the usual turn: both writes at once
             await asyncio.gather(
@@ -229,6 +234,8 @@ class Router:
             request = reply.request
             if isinstance(request, HandoffRequest):
                 replies += await self._handoff.request(message, turn.language, request.reason)
+                if self._stats is not None:
+                    await self._stats.asked(conversation, message.channel, language)
                 if (await self._handoff.case(conversation)).mode is not CaseMode.QUEUED:  # closed: leave a message
                     replies = await self._repeat_112(conversation, replies, turn.language)
             elif isinstance(request, OfferReply):

@@ -133,6 +133,7 @@ def build_services(
         claims,
         vault,
         repeat_wait=settings.bot_timeout_seconds + 5,
+        stats=cases.stats,
     )
     return Services(
         conversations=conversations,

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 from redis.asyncio import Redis
 
+from bot.conversation.stats import Stats
 from bot.core import clock, metrics
 from bot.core.errors import CodedError
 from bot.handoff.agents import Agents
@@ -166,6 +167,7 @@ class Handoff:
         self._claim = redis.register_script(_CLAIM)
         self._requeue_head = redis.register_script(_REQUEUE_HEAD)
         self.history = History(redis, retention_days)
+        self.stats = Stats(redis, retention_days)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -296,6 +298,7 @@ class Handoff:
         record = {"conversation_channel": case.channel, "queue": case.queue, "score": str(score)}
         record["agent"] = case.ended_by
         await self._redis.xadd(keys.HANDOFF_RATINGS, record, maxlen=10000, approximate=True)
+        await self.stats.rated(case.channel, case.language, score)
         closed = await self._redis.hget(keys.case(conversation_id), "closed")
         if closed:
             await self.history.rate(closed, score)
@@ -313,7 +316,9 @@ class Handoff:
         if not await self._claim(keys=names, args=[conversation_id, agent, f"{time.time():.3f}"]):
             raise HandoffError("taken", "another agent took this conversation")
         await self._event("claimed", conversation_id, agent)
-        metrics.HANDOFF_WAIT.labels(case.queue).observe(max(0.0, time.time() - case.queued_at))
+        waited = max(0.0, time.time() - case.queued_at)
+        metrics.HANDOFF_WAIT.labels(case.queue).observe(waited)
+        await self.stats.served(conversation_id, case.channel, case.language, waited)
         return await self.case(conversation_id)
 
     async def held(self, conversation_id: str, agent: str) -> Case:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import date
 from typing import Any
 
 from bot.conversation.delivery import Delivery, DeliveryError
@@ -114,6 +115,15 @@ class HandoffDesk:
         if case is None or case.agent != agent.username:
             raise HandoffError("not_yours", "this is not one of your ended conversations")
         return case.public(), await self._transcripts.read(case.conversation)
+
+    async def dashboard(self, first: date, last: date) -> dict[str, Any]:
+        """The supervisors' figures for the days ``first`` to ``last`` (bot/conversation/stats.py)."""
+        return await self._cases.stats.report(first, last)
+
+    @property
+    def stats_days(self) -> int:
+        """How many days back the figures are kept."""
+        return self._cases.stats.retention_days
 
     async def context(self, conversation: str) -> dict[str, Any]:
         """What the console's context panel shows of a conversation: its channel and language,

@@ -18,6 +18,7 @@ Families (type) → owner:
 - ``tracker:<conversation>`` (Rasa's tracker, written by Rasa) → ``bot.conversation.trackers``
 - ``case:<conversation>``, ``queue:<queue>``, ``handoff:*`` (cases, queues, events, ratings,
   handling times) → ``bot.handoff.cases``
+- ``stats:<day>`` and ``stats:<day>:*`` (the dashboard's figures) → ``bot.conversation.stats``
 - ``handoff:closed:<id>``, ``handoff:closed-by:<agent>``, ``handoff:closed-of:<conversation>``
   (ended cases) → ``bot.handoff.history``
 - ``agent:<name>``, ``agents``, ``agents:online``, ``session:<token>``, ``sessions:<name>``,
@@ -119,6 +120,26 @@ HANDOFF_EVENTS = f"{PREFIX}handoff:events"  # stream of case changes, for the co
 HANDOFF_ASSIGNED = f"{PREFIX}handoff:assigned"  # set of conversations held by an agent
 HANDOFF_TYPING = f"{PREFIX}handoff:typing"  # pub/sub: a citizen types to an agent
 HANDOFF_RATINGS = f"{PREFIX}handoff:ratings"  # stream of 1-5 ratings
+
+
+def stats_day(day: str) -> str:
+    """A city day's counters for the dashboard (hash, bot/conversation/stats.py)."""
+    return f"{PREFIX}stats:{day}"
+
+
+def stats_seen(day: str, what: str) -> str:
+    """The conversations counted for ``what`` on a day (set, so each counts once)."""
+    return f"{PREFIX}stats:{day}:seen:{what}"
+
+
+def stats_waits(day: str, language: str, channel: str) -> str:
+    """A day's queue waits of one language and channel (list of seconds)."""
+    return f"{PREFIX}stats:{day}:waits:{language}:{channel}"
+
+
+def stats_unanswered(day: str, language: str) -> str:
+    """A day's messages the bot did not understand, masked, with counts (sorted set)."""
+    return f"{PREFIX}stats:{day}:unanswered:{language}"
 
 
 def closed_case(record_id: str) -> str:

@@ -25,6 +25,7 @@ import logging
 import math
 import re
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import urlparse
@@ -426,7 +427,7 @@ async def _supervisor(request: web.Request) -> Agent:
     _, agent = await _signed_in(request, csrf=False)
     if not agent.admin:
         raise web.HTTPForbidden(
-            text=json.dumps({"error": "only a supervisor can read the audit log"}), content_type="application/json"
+            text=json.dumps({"error": "only a supervisor may do this"}), content_type="application/json"
         )
     return agent
 
@@ -572,6 +573,26 @@ def setup_console(app: web.Application) -> None:
         )
         return web.json_response({"entries": entries})
 
+    async def dashboard_page(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "dashboard.html")
+
+    async def stats(request: web.Request) -> web.Response:
+        """GET /console/api/stats?from=YYYY-MM-DD&to=YYYY-MM-DD: the dashboard's figures for the
+        days from and to (both included; the last seven days by default), for supervisors only."""
+        await _supervisor(request)
+        today = clock.now().date()
+        keep = request.app[HANDOFF].stats_days
+        try:
+            last = date.fromisoformat(request.query["to"]) if request.query.get("to") else today
+            first = date.fromisoformat(request.query["from"]) if request.query.get("from") else last - timedelta(6)
+        except ValueError:
+            return _json_error(400, "from and to must be dates: YYYY-MM-DD")
+        if first > last:
+            return _json_error(400, "from must not be after to")
+        if last > today or first < today - timedelta(keep - 1):
+            return _json_error(400, f"the figures are kept for {keep} days: from {today - timedelta(keep - 1)}")
+        return web.json_response(await request.app[HANDOFF].dashboard(first, last))
+
     async def audit_csv(request: web.Request) -> web.StreamResponse:
         """GET /console/api/audit.csv?since=YYYY-MM-DD: the whole kept audit log (or from a day on),
         as CSV, for supervisors: the export a data protection officer asks for."""
@@ -660,5 +681,7 @@ def setup_console(app: web.Application) -> None:
     app.router.add_get("/console/api/canned", canned_list)
     app.router.add_get("/console/api/audit", audit)
     app.router.add_get("/console/api/audit.csv", audit_csv)
+    app.router.add_get("/console/api/stats", stats)
+    app.router.add_get("/console/dashboard", dashboard_page)
     app.router.add_get("/console/ws", websocket)
     app.router.add_static("/console/static/", STATIC_DIR, follow_symlinks=False)

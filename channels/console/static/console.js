@@ -290,6 +290,7 @@
     $("work-view").hidden = true;
     $("signout").hidden = true;
     $("audit-open").hidden = true;
+    $("dashboard-open").hidden = true;
     $("signin-view").hidden = false;
     showAgentName();
     updateTitle();
@@ -335,6 +336,7 @@
     $("work-view").hidden = false;
     $("signout").hidden = false;
     $("audit-open").hidden = !(state.me && state.me.supervisor);
+    $("dashboard-open").hidden = !(state.me && state.me.supervisor);
     document.querySelectorAll(".work-only").forEach(function (node) { node.hidden = false; });
     showAgentName();
     applyLanguage();
