@@ -29,7 +29,7 @@ def rasa_argv(arguments: list[str], token: str) -> list[str]:
     """Rasa's command line with the token. One argument, ``--auth-token=<token>``: a generated
     token begins with "-" one time in 64, and argparse took it for an option of its own
     ("expected one argument"), so Rasa did not start."""
-    return ["rasa", *arguments, f"--auth-token={token}", "--debug"]
+    return ["rasa", *arguments, f"--auth-token={token}"]
 
 
 def main() -> None:
