@@ -5,17 +5,21 @@ options, the embedding page's theme, the accessibility statement. Screenshots at
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, Route
+from playwright.async_api import Browser, Page, Route, expect
 
 from bot.cli.supervisor import Stack
 from bot.core.paths import PROJECT_ROOT
 from bot.knowledge.files import load_faq
+from tests import test_offers
+from tests.conversations.runner import OFFER_DETAILS
 from tests.test_widget_browser import WCAG, open_widget, say
 
 pytestmark = pytest.mark.integration
+city = test_offers.city  # a gateway with the back-office API, as a fixture
 ARTEFACTS = PROJECT_ROOT / "test-artifacts"
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 HELLO = {"fi": "Hei! Olen Helsingin", "sv": "Hej! Jag är Helsingfors", "en": "Hi! I am the City of Helsinki"}
@@ -146,3 +150,41 @@ def test_artefacts_are_not_committed() -> None:
     ignored = (PROJECT_ROOT / ".gitignore").read_text(encoding="utf-8").split()
     assert "test-artifacts/" in ignored
     assert Path(ARTEFACTS).name == "test-artifacts"
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+async def test_an_offer_is_a_card_with_its_key_facts_and_clear_actions(browser: Browser, city: Any, size: str) -> None:
+    """Before: the offer looked like any other bubble with four stacked pills. A signed-in
+    citizen's widget gets the school place as a card (title, child, school, start, answer date),
+    accept filled as the main action; once pressed, the card's actions are spent."""
+    citizen = f"card-citizen-{size}"
+    await city.consent(citizen)
+    context = await browser.new_context(viewport=SIZES[size])
+    page = await context.new_page()
+    await page.add_init_script(
+        f"localStorage.setItem('citybot.lang', 'sv'); window.citybotIdentityToken = {city.token(citizen)!r};"
+    )
+    await open_widget(page, city.base + "/")
+    await page.wait_for_function("document.querySelectorAll('.cb-bot').length >= 1")  # "this chat is now linked"
+    status, _ = await city.offer(citizen)
+    assert status == 201
+    card = page.locator(".cb-card")
+    await expect(card).to_have_count(1, timeout=20000)
+    await expect(card.locator(".cb-card-title")).to_have_text("Skolplats")
+    facts = card.locator(".cb-fact")
+    assert [await f.locator("dt").inner_text() for f in await facts.all()] == ["Barn", "Skola", "Från", "Svara senast"]
+    assert await facts.nth(0).locator("dd").inner_text() == OFFER_DETAILS["school_placement"]["child_name"]
+    assert OFFER_DETAILS["school_placement"]["school_name"] in await facts.nth(1).locator("dd").inner_text()
+    actions = card.locator(".cb-reply")
+    assert await actions.count() == 4
+    assert "cb-primary" in (await actions.nth(0).get_attribute("class") or "")
+    assert "cb-primary" not in (await actions.nth(1).get_attribute("class") or "")
+    await shoot(page, f"offer-card-{size}")
+    results = await Axe().run(page, options=WCAG)
+    assert results.violations_count == 0, results.generate_report()
+    await actions.nth(0).click()
+    await page.wait_for_function("document.querySelectorAll('.cb-bot').length >= 3")
+    assert "Tack" in await page.locator(".cb-bot").last.inner_text()
+    for n in range(4):
+        assert await actions.nth(n).is_disabled()  # the card is answered: its actions are spent
+    await context.close()

@@ -8,11 +8,11 @@ processes (``open:<conversation>``), so any process knows whether to push or to 
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Any, Sequence
 
 from redis.asyncio import Redis
 
-from bot.core.envelope import Button, Link, Outbound
+from bot.core.envelope import Button, Card, Fact, Link, Outbound
 from bot.core.protocol import Notice
 from bot.store import keys
 
@@ -32,6 +32,7 @@ def reply_json(reply: Outbound) -> str:
             "agent_name": reply.agent_name,
             "notice": reply.notice.value if reply.notice else None,
             "offer_id": reply.offer_id,
+            "card": [reply.card.title, [[f.label, f.value] for f in reply.card.facts]] if reply.card else None,
         }
     )
 
@@ -48,7 +49,15 @@ def reply_from_json(raw: str) -> Outbound:
         agent_name=data["agent_name"],
         notice=Notice(data["notice"]) if data.get("notice") else None,
         offer_id=data.get("offer_id"),
+        card=_card(data.get("card")),
     )
+
+
+def _card(kept: list[Any] | None) -> Card | None:
+    if not kept:
+        return None
+    title, facts = kept
+    return Card(title, tuple(Fact(label, value) for label, value in facts))
 
 
 class Outbox:

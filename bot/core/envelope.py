@@ -61,6 +61,23 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """One key fact of a card ("School": "Lauttasaari school, Isokaari 1")."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A reply's key facts under a title (an offer): channels that can draw a card show these
+    above the text; the others send the text, which says it all."""
+
+    title: str
+    facts: tuple[Fact, ...] = ()
+
+
+@dataclass(frozen=True)
 class Outbound:
     """One reply to the citizen; channels render buttons and links their own way."""
 
@@ -78,6 +95,7 @@ class Outbound:
     # The offer this message delivers: channels that cannot always write freely (WhatsApp outside
     # its 24-hour window) send the offer's approved template instead, and report its delivery.
     offer_id: str | None = None
+    card: Card | None = None  # the key facts, for channels that draw cards (the widget)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from bot.conversation.questions import QuestionKind, Questions
 from bot.conversation.records import Conversations
 from bot.conversation.transcripts import Entry, Transcripts
 from bot.core import clock, metrics
-from bot.core.envelope import Button, Outbound
+from bot.core.envelope import Button, Card, Fact, Outbound
 from bot.core.i18n import LANGUAGES
 from bot.core.protocol import OfferAnswer
 from bot.core.text import fold, words
@@ -203,7 +203,10 @@ class OfferDesk:
             Button(self.texts.say("button_human", language), "/request_human"),
             Button(self.texts.say("button_why", language), offer_payload("why", offer.offer_id)),
         )
-        return Outbound(text=text, buttons=buttons, language=language, offer_id=offer.offer_id)
+        facts = [Fact(label, value) for label, value in self.texts.card_facts(offer.kind, language, **details)]
+        facts.append(Fact(self.texts.say("fact_respond_by", language), respond_by))
+        card = Card(self.texts.kind(offer.kind, "title", language), tuple(facts))
+        return Outbound(text=text, buttons=buttons, language=language, offer_id=offer.offer_id, card=card)
 
     def _details(self, offer: Offer, language: str) -> dict[str, str]:
         values = dict(offer.details)

@@ -8,7 +8,7 @@ text is checked to exist in fi, sv and en with the same placeholders.
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -42,10 +42,15 @@ class OfferTexts:
     kinds: dict[str, dict[str, dict[str, str]]]
     common: dict[str, dict[str, str]]
     mydata: dict[str, dict[str, str]]
+    facts: dict[str, list[tuple[dict[str, str], str]]] = field(default_factory=dict)  # kind → (label, value)
 
     def kind(self, kind: str, key: str, language: str | None, **values: object) -> str:
         """A kind's text in a language, with its placeholders filled."""
         return pick(self.kinds[kind][key], language).format(**values)
+
+    def card_facts(self, kind: str, language: str | None, **values: object) -> list[tuple[str, str]]:
+        """A kind's key facts in a language: (label, value), the values filled in."""
+        return [(pick(label, language), value.format(**values)) for label, value in self.facts.get(kind, [])]
 
     def say(self, key: str, language: str | None, **values: object) -> str:
         """A common offer text."""
@@ -63,6 +68,7 @@ def load_offer_texts(directory: Path | None = None) -> OfferTexts:
     path = folder / "offers.yml"
     data = read_yaml(path)
     kinds: dict[str, dict[str, dict[str, str]]] = {}
+    facts: dict[str, list[tuple[dict[str, str], str]]] = {}
     for kind in KINDS:
         entry = (data.get("kinds") or {}).get(kind)
         if not isinstance(entry, Mapping):
@@ -72,13 +78,33 @@ def load_offer_texts(directory: Path | None = None) -> OfferTexts:
             texts = trilingual(entry.get(key), f"{path}: kinds.{kind}.{key}")
             _same_fields(texts, f"{path}: kinds.{kind}.{key}")
             kinds[kind][key] = texts
+        facts[kind] = _facts(entry.get("facts"), _fields(kinds[kind]["message"]["fi"]), f"{path}: kinds.{kind}.facts")
     common = load_texts(path, "common")
     for key, texts in common.items():
         _same_fields(texts, f"{path}: common.{key}")
     mydata = load_texts(folder / "mydata.yml", "texts")
     for key, texts in mydata.items():
         _same_fields(texts, f"{folder / 'mydata.yml'}: texts.{key}")
-    return OfferTexts(kinds, common, mydata)
+    return OfferTexts(kinds, common, mydata, facts)
+
+
+def _facts(raw: object, known: set[str], where: str) -> list[tuple[dict[str, str], str]]:
+    """A kind's ``facts``: a list of {label: {fi, sv, en}, value: "{placeholders}"}, each value
+    made only of the placeholders the kind's message has."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise KnowledgeError(f"{where}: a list of {{label, value}}")
+    facts = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not isinstance(item.get("value"), str):
+            raise KnowledgeError(f"{where}[{index}]: needs a label and a value")
+        label = trilingual(item.get("label"), f"{where}[{index}].label")
+        unknown = _fields(item["value"]) - known
+        if unknown:
+            raise KnowledgeError(f"{where}[{index}].value: {sorted(unknown)} are not in the message")
+        facts.append((dict(label), item["value"]))
+    return facts
 
 
 def format_date(value: str | date | datetime, language: str) -> str:

@@ -88,6 +88,11 @@ def bot_uttered(reply: Outbound, extended: bool) -> dict[str, Any]:
             event["lang"] = reply.language
         if reply.notice:
             event["control"] = reply.notice.value
+        if reply.card:
+            event["card"] = {
+                "title": reply.card.title,
+                "facts": [{"label": fact.label, "value": fact.value} for fact in reply.card.facts],
+            }
         if reply.sender != "bot":
             event["sender"] = reply.sender
             if reply.agent_name:

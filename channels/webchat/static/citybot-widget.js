@@ -208,9 +208,9 @@
     });
   }
 
-  function addMessage(who, text, lang, buttons, links, remember, agentName) {
+  function addMessage(who, text, lang, buttons, links, remember, agentName, card) {
     retireOptions();
-    var item = el("div", { class: "cb-msg cb-" + who, lang: lang || state.lang });
+    var item = el("div", { class: "cb-msg cb-" + who + (card && card.title ? " cb-card" : ""), lang: lang || state.lang });
     if (who === "agent") {
       var name = agentName || t("agent");
       var sender = el("span", { class: "cb-sender" });
@@ -219,6 +219,18 @@
       item.appendChild(sender);
     } else {
       item.appendChild(el("span", { class: "cb-visually-hidden" }, t(who === "user" ? "you" : "bot") + ": "));
+    }
+    if (card && card.title) {
+      // An offer: its title and key facts first, then the message and clear actions.
+      item.appendChild(el("p", { class: "cb-card-title" }, String(card.title)));
+      var facts = el("dl", { class: "cb-facts" });
+      (Array.isArray(card.facts) ? card.facts : []).forEach(function (fact) {
+        var row = el("div", { class: "cb-fact" });
+        row.appendChild(el("dt", {}, String(fact.label || "")));
+        row.appendChild(el("dd", {}, String(fact.value || "")));
+        facts.appendChild(row);
+      });
+      item.appendChild(facts);
     }
     var body = el("p", { class: "cb-text" });
     var parts = String(text || "").split(/(https?:\/\/[^\s<>"')]+)/);
@@ -242,8 +254,9 @@
     }
     if (buttons && buttons.length) {
       var group = el("div", { class: "cb-replies", role: "group" });
-      buttons.forEach(function (button) {
-        var b = el("button", { type: "button", class: "cb-reply", lang: lang || state.lang }, button.title);
+      buttons.forEach(function (button, index) {
+        var primary = card && card.title && index === 0; // an offer's first action (accept) stands out
+        var b = el("button", { type: "button", class: "cb-reply" + (primary ? " cb-primary" : ""), lang: lang || state.lang }, button.title);
         b.addEventListener("click", function () {
           group.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
           sendPayload(button.payload, button.title);
@@ -258,14 +271,14 @@
     if (who === "user") state.unanswered.push(item); else state.unanswered = [];
     if (remember !== false) {
       var log = JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]");
-      log.push({ who: who, text: text, lang: lang || state.lang, agent: agentName || null, links: links || null });
+      log.push({ who: who, text: text, lang: lang || state.lang, agent: agentName || null, links: links || null, card: card || null });
       sessionStorage.setItem(STORE_LOG, JSON.stringify(log.slice(-100)));
     }
   }
 
   function restoreTranscript() {
     JSON.parse(sessionStorage.getItem(STORE_LOG) || "[]").forEach(function (m) {
-      addMessage(m.who, m.text, m.lang, null, m.links, false, m.agent);
+      addMessage(m.who, m.text, m.lang, null, m.links, false, m.agent, m.card);
     });
   }
 
@@ -321,7 +334,7 @@
       if (reply.control === "handoff_ended" || reply.control === "requeued") setWithAgent(false);
       var who = reply.sender === "agent" ? "agent" : "bot";
       if (who === "agent") setWithAgent(true);
-      addMessage(who, reply.text, reply.lang, reply.quick_replies || reply.buttons, reply.links, true, reply.agent_name);
+      addMessage(who, reply.text, reply.lang, reply.quick_replies || reply.buttons, reply.links, true, reply.agent_name, reply.card);
     });
     state.socket.on("agent_typing", function () {
       showTyping("agent_typing", 6000);
