@@ -182,3 +182,42 @@ async def test_new_cases_sound_when_asked_and_count_in_the_title_and_away_takes_
         assert not await Agents(redis).is_away(agent)
     finally:
         await redis.aclose()
+
+
+@pytest.mark.parametrize(
+    ("viewport", "scale"),
+    [({"width": 320, "height": 640}, 1), ({"width": 640, "height": 360}, 2)],  # a small phone; 200 % zoom of 1280x720
+    ids=["320px", "zoom200"],
+)
+async def test_the_typing_indicator_shows_whole_on_a_small_screen(
+    browser: Browser, site: str, agent: str, viewport: dict[str, int], scale: int
+) -> None:
+    """Before: the typing indicator was half-clipped on a phone. The agent types; the citizen's
+    widget shows it whole, inside the panel, above the input."""
+    page = await sign_in(await browser.new_context(viewport=WIDE), site, agent, "fi")
+    context = await browser.new_context(viewport=viewport, device_scale_factor=scale, locale="fi-FI")
+    citizen = await context.new_page()
+    await citizen.add_init_script("localStorage.setItem('citybot.lang', 'fi')")
+    await open_widget(citizen, site)
+    await say(citizen, ASK["fi"])
+    await citizen.wait_for_function("document.querySelectorAll('.cb-bot').length >= 2")
+    conversation = f"webchat:{await citizen.evaluate('localStorage.getItem(`citybot.session`)')}"
+    await claim(page, conversation)
+    await page.locator("#composer").press_sequentially("Hetki, katson asiaa", delay=20)
+    typing = citizen.locator(".cb-typing")
+    await expect(typing).to_be_visible(timeout=10000)
+    box, panel, form = (
+        await typing.bounding_box(),
+        await citizen.locator(".cb-panel").bounding_box(),
+        await citizen.locator(".cb-form").bounding_box(),
+    )
+    assert box and panel and form
+    assert box["height"] >= 16 and box["x"] >= panel["x"] and box["x"] + box["width"] <= panel["x"] + panel["width"]
+    assert panel["y"] <= box["y"] and box["y"] + box["height"] <= form["y"] + 0.5  # above the input, not under it
+    assert box["y"] + box["height"] <= viewport["height"]
+    assert await typing.evaluate("n => n.scrollHeight <= n.clientHeight + 1 && n.scrollWidth <= n.clientWidth + 1")
+    log = await citizen.locator(".cb-log").bounding_box()
+    assert log and log["height"] >= 120  # the conversation keeps room beside the header and the input
+    # The latest message stays in sight above the indicator (the log is still at its end).
+    assert await citizen.locator(".cb-log").evaluate("n => n.scrollHeight - n.scrollTop - n.clientHeight < 2")
+    await shoot(citizen, f"widget-agent-typing-{viewport['width']}x{viewport['height']}")

@@ -405,8 +405,12 @@
   }
 
   function showTyping(key, forMs) {
+    // The line takes room from the log: a log read to its end stays at its end (the last
+    // message is not pushed out of sight under the indicator).
+    var atEnd = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 8;
     ui.typing.textContent = t(key);
     ui.typing.hidden = false;
+    if (atEnd) ui.log.scrollTop = ui.log.scrollHeight;
     clearTimeout(state.typingTimer);
     state.typingTimer = setTimeout(hideTyping, forMs); // never left on when no answer comes
   }
