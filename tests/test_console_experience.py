@@ -221,3 +221,20 @@ async def test_the_typing_indicator_shows_whole_on_a_small_screen(
     # The latest message stays in sight above the indicator (the log is still at its end).
     assert await citizen.locator(".cb-log").evaluate("n => n.scrollHeight - n.scrollTop - n.clientHeight < 2")
     await shoot(citizen, f"widget-agent-typing-{viewport['width']}x{viewport['height']}")
+
+
+async def test_the_console_fits_320px_and_200_percent_zoom(browser: Browser, site: str, agent: str) -> None:
+    """The new header controls, panes and lists reflow: nothing is cut or scrolls sideways."""
+    for viewport, scale in (({"width": 320, "height": 640}, 1), ({"width": 720, "height": 450}, 2)):
+        page = await sign_in(await browser.new_context(viewport=viewport, device_scale_factor=scale), site, agent, "fi")
+        _, conversation = await citizen_in_queue(browser, site, "fi")
+        await claim(page, conversation)
+        for selector in ("#agent-status", "#sound", "#queue-filter", "#history-query", "#composer", "#send", "#end"):
+            await page.locator(selector).scroll_into_view_if_needed()
+            box = await page.locator(selector).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 0.5, selector
+        assert await page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        await shoot(page, f"console-{viewport['width']}x{viewport['height']}")
+        await page.click("#end")
+        await page.click("#end-confirm")
+        await page.context.close()
