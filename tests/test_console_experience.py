@@ -6,8 +6,6 @@ and a sound and the title's count for new cases. Screenshots go to ``test-artifa
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
@@ -16,15 +14,14 @@ from playwright.async_api import Browser, Page, expect
 from bot.cli.supervisor import Stack
 from bot.handoff.agents import Agents
 from bot.store.redis import connect
-from tests.conftest import reset_handoff
+from tests import test_console_browser
 from tests.test_console_browser import claim, sign_in
 from tests.test_widget_browser import WCAG, open_widget, say
 from tests.test_widget_experience import shoot
 
 pytestmark = pytest.mark.integration
-PASSWORD = "correct horse battery staple"
+site, agent = test_console_browser.site, test_console_browser.agent  # the console tests' fixtures
 WIDE = {"width": 1440, "height": 900}
-_names = itertools.count(1)
 ASK = {"fi": "haluan puhua ihmisen kanssa", "sv": "kan jag få prata med en människa?"}
 # A page's AudioContext replaced by one that counts the tones started (no sound device here).
 COUNT_TONES = """
@@ -35,21 +32,6 @@ window.AudioContext = function () {
   return { currentTime: 0, destination: {}, createOscillator: node, createGain: node };
 };
 """
-
-
-@pytest.fixture
-def site(stack: Stack) -> str:
-    return f"http://127.0.0.1:{stack.settings.gateway_port}/"
-
-
-@pytest.fixture
-async def agent(stack: Stack) -> AsyncIterator[str]:
-    redis = connect(stack.settings.redis)
-    username = f"experience{next(_names)}"
-    await Agents(redis).create(username, f"Aino {username}", PASSWORD)
-    await reset_handoff(redis)
-    yield username
-    await redis.aclose()
 
 
 async def citizen_in_queue(browser: Browser, site: str, language: str) -> tuple[Page, str]:
