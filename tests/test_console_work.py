@@ -109,6 +109,7 @@ async def test_an_ended_conversation_is_in_the_agents_history_with_its_rating_se
     reread = await console.expect("closed_transcript")
     assert reread["case"]["id"] == case["id"]
     assert any(e["text"] == "Jag har en fråga om min faktura för hemvården" for e in reread["entries"])
+    assert not any(e["text"] == "/handoff_rating_4" for e in reread["entries"])  # said after the end
     audit = [entry for _, entry in await redis.xrevrange(keys.AUDIT, count=50)]
     assert any(e["who"] == agent and e["why"] == "ended conversation reread" for e in audit)
 

@@ -106,7 +106,7 @@ class Transcripts:
         rows = await self._redis.xrange(keys.transcript(conversation_id), min=start, max="+", count=limit)
         return [decode_entry(entry_id, fields) for entry_id, fields in rows]
 
-    async def last_text(self, conversation_id: str, sender: str, look_back: int = 50) -> str:
+    async def last_text(self, conversation_id: str, sender: str, look_back: int = 20) -> str:
         """The text of the latest entry from ``sender`` among the last ``look_back`` ("" if none)."""
         rows = await self._redis.xrevrange(keys.transcript(conversation_id), count=look_back)
         return next((fields.get("text", "") for _, fields in rows if fields.get("from") == sender), "")

@@ -321,6 +321,11 @@ class Handoff:
         await self.stats.served(conversation_id, case.channel, case.language, waited)
         return await self.case(conversation_id)
 
+    async def closed_record(self, conversation_id: str) -> str | None:
+        """The id of the conversation's latest ended case while it waits for a rating."""
+        record: str | None = await self._redis.hget(keys.case(conversation_id), "closed")
+        return record
+
     async def held(self, conversation_id: str, agent: str) -> Case:
         """The case, if ``agent`` holds it; HandoffError ``not_yours`` otherwise."""
         case = await self.case(conversation_id)

@@ -37,6 +37,7 @@ class ClosedCase:
     ended_at: float
     preview: str
     rating: int | None = None
+    last_entry: str = ""  # the transcript's last entry when the case ended (its end notice)
 
     @classmethod
     def from_hash(cls, record_id: str, fields: Mapping[str, str]) -> ClosedCase:
@@ -54,6 +55,7 @@ class ClosedCase:
             ended_at=float(fields.get("ended_at") or 0),
             preview=fields.get("preview", ""),
             rating=int(rating) if rating.isdigit() else None,
+            last_entry=fields.get("last_entry", ""),
         )
 
     def public(self) -> dict[str, Any]:
@@ -97,6 +99,11 @@ class History:
                 pipe.expire(index, self._retention)
             await pipe.execute()
         return record_id
+
+    async def mark_last_entry(self, record_id: str, entry_id: str) -> None:
+        """The transcript entry the case ended with: a reread stops there."""
+        if await self._redis.exists(keys.closed_case(record_id)):
+            await self._redis.hset(keys.closed_case(record_id), "last_entry", entry_id)
 
     async def rate(self, record_id: str, score: int) -> None:
         """The citizen's 1-5 rating of the case, if it is still kept."""

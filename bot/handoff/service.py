@@ -21,6 +21,7 @@ from bot.core.envelope import Inbound, Outbound
 from bot.core.protocol import HandoffReason, Notice
 from bot.handoff.agents import Agent
 from bot.handoff.cases import Case, CaseKind, CaseMode, Handoff, HandoffError
+from bot.handoff.history import ClosedCase
 from bot.handoff.texts import CANCEL_PAYLOAD, HandoffTexts, rating_of
 from bot.privacy.identity import Links
 from bot.privacy.vault import Vault
@@ -35,6 +36,12 @@ CANCEL_MIN_CONFIDENCE = 0.6
 def serves(agent: Agent, queue: str) -> bool:
     """True when the agent may see and take conversations of ``queue`` (a supervisor: every queue)."""
     return agent.admin or queue in agent.queues
+
+
+def _stream_id(entry_id: str) -> tuple[int, int]:
+    """A Redis stream id ("1700000000000-3") as a pair that sorts as the stream does."""
+    milliseconds, _, sequence = entry_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
 
 
 def bot_entry(reply: Outbound) -> Entry:
@@ -100,7 +107,7 @@ class HandoffDesk:
         found = []
         for case in cases:
             if words:
-                entries = await self._transcripts.read(case.conversation, limit=400)
+                entries = await self._entries_of(case)
                 text = " ".join([case.reason, case.channel, case.language, case.preview, *(e["text"] for e in entries)])
                 if not all(word in text.casefold() for word in words):
                     continue
@@ -114,7 +121,15 @@ class HandoffDesk:
         case = await self._cases.history.get(record_id)
         if case is None or case.agent != agent.username:
             raise HandoffError("not_yours", "this is not one of your ended conversations")
-        return case.public(), await self._transcripts.read(case.conversation)
+        return case.public(), await self._entries_of(case)
+
+    async def _entries_of(self, case: ClosedCase) -> list[dict[str, Any]]:
+        """The transcript as it stood when the case ended (what the agent saw, and the end's
+        notice): what the citizen wrote to the bot afterwards is not the agent's to read."""
+        entries = await self._transcripts.read(case.conversation)
+        if case.last_entry:
+            return [e for e in entries if _stream_id(e["id"]) <= _stream_id(case.last_entry)]
+        return [e for e in entries if e["at"] <= case.ended_at]
 
     async def dashboard(self, first: date, last: date) -> dict[str, Any]:
         """The supervisors' figures for the days ``first`` to ``last`` (bot/conversation/stats.py)."""
@@ -330,7 +345,11 @@ class HandoffDesk:
             self.texts.reply("ended", case.language, notice=Notice.HANDOFF_ENDED),
             self.texts.reply("rating_question", case.language, self.texts.rating_buttons()),
         ]
-        await self._transcripts.append(conversation, [Entry("bot", r.text, language=case.language) for r in replies])
+        notices = [Entry("bot", r.text, language=case.language) for r in replies]
+        ids = await self._transcripts.append(conversation, notices)
+        closed = await self._cases.closed_record(conversation)
+        if closed and ids:
+            await self._cases.history.mark_last_entry(closed, ids[-1])
         await self.announce(conversation, replies)
         return case
 
