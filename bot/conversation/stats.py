@@ -113,12 +113,19 @@ class Stats:
     async def turn(self, conversation: str, channel: str, language: str, understood: bool, text: str = "") -> None:
         """A turn of the bot; ``text`` (masked) is counted as unanswered when not understood."""
         day = self._today()
-        if await self._first_today(day, "conversations", conversation):
+        counters, seen = keys.stats_day(day), keys.stats_seen(day, "conversations")
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip on every turn
+            pipe.sadd(seen, conversation)
+            pipe.expire(seen, SEEN_SECONDS)
+            pipe.hincrby(counters, f"turns|{language}|{channel}", 1)
+            if not understood:
+                pipe.hincrby(counters, f"fallbacks|{language}|{channel}", 1)
+            pipe.expire(counters, self._retention)
+            first = (await pipe.execute())[0]
+        if first:
             await self._count(day, "conversations", language, channel)
-        await self._count(day, "turns", language, channel)
         if understood:
             return
-        await self._count(day, "fallbacks", language, channel)
         question = normalised(text)
         if question and not question.startswith("/"):
             key = keys.stats_unanswered(day, language)
