@@ -59,6 +59,10 @@ def test_run_prints_urls_serves_and_leaves_nothing_behind(model_path: Path, tmp_
         assert f"gateway runs Python {platform.python_version()}, aiohttp " in output  # the supported runtime
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['GATEWAY']}/healthz", timeout=10) as response:
             assert response.status == 200
+        dashboard = f"http://127.0.0.1:{ports['GATEWAY']}/console/dashboard"
+        assert f"(supervisors: {dashboard})" in output
+        with urllib.request.urlopen(dashboard, timeout=10) as response:
+            assert response.status == 200
         assert all(listening(port) for port in ports.values())
         check_local_secrets(data, ports["REDIS"])
         check_printed_commands_work_as_printed(output, data, ports["REDIS"])
