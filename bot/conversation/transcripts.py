@@ -100,10 +100,12 @@ class Transcripts:
             results = await pipe.execute()
         return [str(r) for r in results[:count]]
 
-    async def read(self, conversation_id: str, after: str = "0", limit: int = MAX_ENTRIES) -> list[dict[str, Any]]:
-        """Entries after the id ``after`` ("0" for all), oldest first."""
+    async def read(
+        self, conversation_id: str, after: str = "0", limit: int = MAX_ENTRIES, until: str = "+"
+    ) -> list[dict[str, Any]]:
+        """Entries after the id ``after`` ("0" for all) up to the id ``until`` (included), oldest first."""
         start = f"({after}" if after not in ("0", "0-0", "-") else "-"
-        rows = await self._redis.xrange(keys.transcript(conversation_id), min=start, max="+", count=limit)
+        rows = await self._redis.xrange(keys.transcript(conversation_id), min=start, max=until, count=limit)
         return [decode_entry(entry_id, fields) for entry_id, fields in rows]
 
     async def last_text(self, conversation_id: str, sender: str, look_back: int = 20) -> str:

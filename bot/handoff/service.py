@@ -38,12 +38,6 @@ def serves(agent: Agent, queue: str) -> bool:
     return agent.admin or queue in agent.queues
 
 
-def _stream_id(entry_id: str) -> tuple[int, int]:
-    """A Redis stream id ("1700000000000-3") as a pair that sorts as the stream does."""
-    milliseconds, _, sequence = entry_id.partition("-")
-    return int(milliseconds), int(sequence or 0)
-
-
 def bot_entry(reply: Outbound) -> Entry:
     """The transcript entry of a reply from the bot or the service."""
     return Entry("bot", reply.text, language=reply.language, buttons=[b.title for b in reply.buttons])
@@ -126,10 +120,9 @@ class HandoffDesk:
     async def _entries_of(self, case: ClosedCase) -> list[dict[str, Any]]:
         """The transcript as it stood when the case ended (what the agent saw, and the end's
         notice): what the citizen wrote to the bot afterwards is not the agent's to read."""
-        entries = await self._transcripts.read(case.conversation)
         if case.last_entry:
-            return [e for e in entries if _stream_id(e["id"]) <= _stream_id(case.last_entry)]
-        return [e for e in entries if e["at"] <= case.ended_at]
+            return await self._transcripts.read(case.conversation, until=case.last_entry)
+        return [e for e in await self._transcripts.read(case.conversation) if e["at"] <= case.ended_at]
 
     async def dashboard(self, first: date, last: date) -> dict[str, Any]:
         """The supervisors' figures for the days ``first`` to ``last`` (bot/conversation/stats.py)."""

@@ -862,14 +862,6 @@
     });
   }
 
-  function contextRow(dl, labelKey, value) {
-    if (!value) return;
-    var row = el("div");
-    row.appendChild(el("dt", null, t(labelKey)));
-    row.appendChild(el("dd", null, value));
-    dl.appendChild(row);
-  }
-
   function renderContext() {
     var c = current();
     var context = c ? state.contexts.get(c.id) : null;
@@ -878,10 +870,10 @@
     if (!context) return;
     var dl = $("context-info");
     clear(dl);
-    contextRow(dl, "label_channel", channelName(context.channel || c.info.channel));
-    contextRow(dl, "label_language", langName(context.language || c.info.language));
-    contextRow(dl, "label_citizen", t(context.linked ? "context_linked" : "context_anonymous"));
-    contextRow(dl, "label_first_seen", when(context.first_seen));
+    caseRow(dl, "label_channel", channelName(context.channel || c.info.channel));
+    caseRow(dl, "label_language", langName(context.language || c.info.language));
+    caseRow(dl, "label_citizen", t(context.linked ? "context_linked" : "context_anonymous"));
+    caseRow(dl, "label_first_seen", when(context.first_seen));
     var earlier = Array.isArray(context.earlier) ? context.earlier : [];
     $("context-earlier-none").hidden = earlier.length > 0;
     var list = $("context-earlier");
