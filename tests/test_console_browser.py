@@ -52,7 +52,7 @@ async def citizen_asks_for_a_person(browser: Browser, site: str) -> tuple[Page, 
     citizen = await (await browser.new_context(locale="sv-FI")).new_page()
     await open_widget(citizen, site)
     await say(citizen, "kan jag få prata med en människa?")
-    await citizen.wait_for_function("document.querySelectorAll('.cb-bot').length >= 2")
+    await citizen.wait_for_function("() => document.querySelectorAll('.cb-bot').length >= 2")
     queued = citizen.locator(".cb-bot").last
     assert "i kön" in await queued.inner_text() and await queued.get_attribute("lang") == "sv"
     session = await citizen.evaluate("localStorage.getItem('citybot.session')")

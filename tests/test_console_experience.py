@@ -39,7 +39,7 @@ async def citizen_in_queue(browser: Browser, site: str, language: str) -> tuple[
     await page.add_init_script(f"localStorage.setItem('citybot.lang', '{language}')")
     await open_widget(page, site)
     await say(page, ASK[language])
-    await page.wait_for_function("document.querySelectorAll('.cb-bot').length >= 2")
+    await page.wait_for_function("() => document.querySelectorAll('.cb-bot').length >= 2")
     session = await page.evaluate("localStorage.getItem('citybot.session')")
     return page, f"webchat:{session}"
 
@@ -114,7 +114,9 @@ async def test_context_panel_then_the_ended_case_with_its_rating_searched_and_re
     await page.click("#end-confirm")
     item = page.locator("#history-list > li").first
     await expect(item).to_contain_text("Inget betyg", timeout=20000)
-    await citizen.wait_for_function("[...document.querySelectorAll('.cb-reply')].filter(b => !b.disabled).length >= 5")
+    await citizen.wait_for_function(
+        "() => [...document.querySelectorAll('.cb-reply')].filter(b => !b.disabled).length >= 5"
+    )
     await say(citizen, "4")  # the rating
     await expect(item).to_contain_text("Betyg 4/5", timeout=20000)
     await expect(item.locator(".preview-text")).to_have_text("Jag undrar över min hyresfaktura")
@@ -148,7 +150,7 @@ async def test_new_cases_sound_when_asked_and_count_in_the_title_and_away_takes_
     assert await page.evaluate("window.__tones") == 1  # a sample tone as it is switched on
     _, conversation = await citizen_in_queue(browser, site, "fi")
     await expect(page.locator(f'#queue-list [data-conversation="{conversation}"]')).to_be_visible(timeout=20000)
-    await page.wait_for_function("window.__tones === 2")
+    await page.wait_for_function("() => window.__tones === 2")
     assert (await page.title()).startswith("(1) ")
 
     await page.select_option("#agent-status", "away")
@@ -182,7 +184,7 @@ async def test_the_typing_indicator_shows_whole_on_a_small_screen(
     await citizen.add_init_script("localStorage.setItem('citybot.lang', 'fi')")
     await open_widget(citizen, site)
     await say(citizen, ASK["fi"])
-    await citizen.wait_for_function("document.querySelectorAll('.cb-bot').length >= 2")
+    await citizen.wait_for_function("() => document.querySelectorAll('.cb-bot').length >= 2")
     conversation = f"webchat:{await citizen.evaluate('localStorage.getItem(`citybot.session`)')}"
     await claim(page, conversation)
     await page.locator("#composer").press_sequentially("Hetki, katson asiaa", delay=20)

@@ -6,6 +6,7 @@ reread), and an away status that takes the agent out of the queues.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -185,3 +186,18 @@ async def test_an_away_agent_takes_no_new_conversations_until_available_again(
     assert await Agents(redis).is_away(agent) is True
     assert await console.sign_in(agent, PASSWORD) == 200  # ... and a new sign-in starts available
     assert await Agents(redis).is_away(agent) is False
+
+
+async def test_the_queue_comes_with_ready_so_a_case_arriving_next_is_news(
+    gateway: str, redis: Redis, new_agent: Any, consoles: Any, citizens: Any
+) -> None:
+    """Found by the sound test in CI: the first queue was sent after the pump's first read (up to a
+    second), so a case arriving in that second came in the first queue, which the page takes as
+    what was already there: no sound, no announcement. The queue now follows ``ready`` at once."""
+    await clear_queues(redis)
+    console = await consoles(await new_agent())  # connected: ``ready`` taken
+    first = await asyncio.wait_for(console.inbox.get(), 5)
+    assert first["type"] == "queue", first["type"]
+    citizen = citizens()
+    sid = await citizen.start(gateway)
+    await _handed_over(console, citizen, gateway, sid)  # then the case, in a later queue

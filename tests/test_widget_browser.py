@@ -47,7 +47,7 @@ async def say(page: Page, text: str) -> None:
     before = await page.locator(".cb-bot").count()
     await page.keyboard.type(text)
     await page.keyboard.press("Enter")
-    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
+    await page.wait_for_function(f"() => document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
 
 
 async def test_keyboard_only_question_button_and_language_switch(browser: Browser, site: str) -> None:
@@ -67,14 +67,14 @@ async def test_keyboard_only_question_button_and_language_switch(browser: Browse
     assert await page.evaluate("document.activeElement.textContent") == "Library card"
     before = await page.locator(".cb-bot").count()
     await page.keyboard.press("Enter")
-    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}")
+    await page.wait_for_function(f"() => document.querySelectorAll('.cb-bot').length > {before}")
     answer = page.locator(".cb-bot").last
     assert await answer.locator("a").first.get_attribute("href") == "https://helmet.finna.fi/?lng=en-gb"
 
     await tab_to(page, '.cb-lang[data-lang="sv"]')
     before = await page.locator(".cb-bot").count()
     await page.keyboard.press("Enter")
-    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}")
+    await page.wait_for_function(f"() => document.querySelectorAll('.cb-bot').length > {before}")
     switched = page.locator(".cb-bot").last
     assert await switched.locator(".cb-text").inner_text() == "Okej, vi fortsätter på svenska."
     assert await switched.get_attribute("lang") == "sv"
@@ -156,7 +156,7 @@ async def test_reconnects_after_a_dropped_connection_and_loses_nothing(
     await page.keyboard.type("how do I renew my library loans?")  # written while the gateway is down
     await page.keyboard.press("Enter")
     await restart
-    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
+    await page.wait_for_function(f"() => document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
     assert "Helmet" in await page.locator(".cb-bot").last.inner_text()
     await expect(page.locator(".cb-status")).to_have_text("Connected again.")
 
@@ -197,7 +197,7 @@ async def test_a_message_in_flight_when_the_gateway_dies_is_sent_again_and_answe
     finally:
         os.killpg(rasa.process.pid, signal.SIGCONT)
     await asyncio.to_thread(stack.restart, "gateway")
-    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
+    await page.wait_for_function(f"() => document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
     assert "Helmet" in await page.locator(".cb-bot").last.inner_text()
     await asyncio.sleep(2)  # nothing more comes: one answer, shown once
     assert await page.locator(".cb-bot").count() == before + 1

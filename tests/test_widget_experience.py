@@ -56,7 +56,7 @@ async def test_the_chat_opens_with_a_greeting_a_notice_and_topics(
     assert results.violations_count == 0, results.generate_report()
     before = await page.locator(".cb-bot").count()
     await topics.nth(3).click()  # libraries
-    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
+    await page.wait_for_function(f"() => document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
     assert await page.locator(".cb-bot").last.locator(".cb-text").inner_text() == load_faq()["library"].answer[lang]
     assert await topics.nth(0).is_disabled()  # the greeting's topics are superseded by the answer
     await context.close()
@@ -78,7 +78,7 @@ async def test_an_answer_has_a_titled_link_and_follow_ups_and_old_options_go_sta
     await shoot(page, "answer-with-follow-ups-phone")
     before = await page.locator(".cb-bot").count()
     await follow_ups.first.click()  # gyms
-    await page.wait_for_function(f"document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
+    await page.wait_for_function(f"() => document.querySelectorAll('.cb-bot').length > {before}", timeout=30000)
     assert await page.locator(".cb-bot").last.locator(".cb-text").inner_text() == faq.entry("gym").answer["en"]  # type: ignore[union-attr]
     assert await follow_ups.nth(1).is_disabled()  # pressed or not, an earlier answer's options are stale
     await say(page, "what can you do?")
@@ -165,7 +165,7 @@ async def test_an_offer_is_a_card_with_its_key_facts_and_clear_actions(browser: 
         f"localStorage.setItem('citybot.lang', 'sv'); window.citybotIdentityToken = {city.token(citizen)!r};"
     )
     await open_widget(page, city.base + "/")
-    await page.wait_for_function("document.querySelectorAll('.cb-bot').length >= 1")  # "this chat is now linked"
+    await page.wait_for_function("() => document.querySelectorAll('.cb-bot').length >= 1")  # "this chat is now linked"
     status, _ = await city.offer(citizen)
     assert status == 201
     card = page.locator(".cb-card")
@@ -183,7 +183,7 @@ async def test_an_offer_is_a_card_with_its_key_facts_and_clear_actions(browser: 
     results = await Axe().run(page, options=WCAG)
     assert results.violations_count == 0, results.generate_report()
     await actions.nth(0).click()
-    await page.wait_for_function("document.querySelectorAll('.cb-bot').length >= 3")
+    await page.wait_for_function("() => document.querySelectorAll('.cb-bot').length >= 3")
     assert "Tack" in await page.locator(".cb-bot").last.inner_text()
     for n in range(4):
         assert await actions.nth(n).is_disabled()  # the card is answered: its actions are spent

@@ -350,7 +350,7 @@ class ConsoleConnection:
                 ],
             }
         )
-        self._queue_dirty = True
+        await self._send_queue()  # now, not after the pump's first read: a case arriving meanwhile is news
         await self._send_closed()
 
     async def _send_closed(self, query: str = "") -> None:
