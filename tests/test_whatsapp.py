@@ -282,6 +282,20 @@ async def test_an_oversized_message_is_refused_kindly(city: City) -> None:
     assert body_of(sent) == "The message is too long. Please shorten it and send again."
 
 
+async def test_a_refused_message_delivered_three_times_is_refused_once(city: City) -> None:
+    """Meta delivers again what it thinks was not taken: the notice about it is not repeated."""
+    wa_id = number("44")
+    too_long, image = city.meta.text(wa_id, "a " * 200), city.meta.message(wa_id, "sticker", {"sticker": {"id": "S"}})
+    for value in (too_long, too_long, too_long, image, image):
+        assert await city.meta.post(value) == 200
+    await city.fake.wait_for(wa_id, 2)
+    await asyncio.sleep(0.5)  # nothing more comes
+    assert [body_of(m)[:25] for m in city.fake.to(wa_id)] == [
+        "The message is too long. ",
+        NOT_TEXT["en"][:25],
+    ]
+
+
 async def test_a_rate_limited_send_is_retried_with_backoff_and_not_dropped(city: City) -> None:
     wa_id = number()
     city.fake.refuse_next[wa_id] = [130429, 130429]

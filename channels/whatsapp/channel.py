@@ -195,8 +195,7 @@ class WhatsAppChannel:
             await self._open_window(conversation, message)
             await self._release_held(conversation)
             if message.kind == "other":
-                if await self._claims.first(conversation, message.message_id):
-                    await self._say(conversation, "not_text", message)
+                await self._refuse(conversation, "not_text", message)
                 return
             text = message.text
             if message.kind == "button":
@@ -205,18 +204,18 @@ class WhatsAppChannel:
                 if text.startswith("k:"):
                     stored = await self._redis.get(keys.whatsapp_button(text[2:]))
                     if stored is None:
-                        await self._say(conversation, "button_expired", message)
+                        await self._refuse(conversation, "button_expired", message)
                         return
                     text = str(stored)
             elif len(text) > self._settings.max_message_chars:
-                await self._say(conversation, "too_long", message)
+                await self._refuse(conversation, "too_long", message)
                 return
             code = START.match(text) if message.kind == "text" else None
             if code:
                 await self._link(conversation, message, code.group(1))
                 return
             if not await self._limits.allow(conversation):
-                await self._say(conversation, "rate_limited", message)
+                await self._refuse(conversation, "rate_limited", message)
                 return
             await self._route(conversation, message, text)
         except (RedisError, OSError, asyncio.TimeoutError) as error:  # the state store did not answer
@@ -259,6 +258,11 @@ class WhatsAppChannel:
 
     async def _language(self, conversation: str, message: Incoming) -> str:
         return await self._conversations.language(conversation) or language_hint(message.wa_id) or "fi"
+
+    async def _refuse(self, conversation: str, key: str, message: Incoming) -> None:
+        """Tell the citizen why a message was not taken, once however often Meta delivers it."""
+        if await self._claims.first(conversation, message.message_id):
+            await self._say(conversation, key, message)
 
     async def _say(self, conversation: str, key: str, message: Incoming) -> None:
         """One of the channel's own notices, in the conversation's language."""
