@@ -14,9 +14,9 @@
 (function () {
   "use strict";
 
-  var LANGS = ["fi", "sv", "en"];
-  var LOCALES = { fi: "fi-FI", sv: "sv-FI", en: "en-GB" };
-  var STORE_LANG = "citybot.console.lang";
+  var ui = window.CitybotUi;  // ui.js: what the dashboard shares
+  var $ = ui.$, pickLang = ui.pickLang, stored = ui.stored, store = ui.store, el = ui.el, clear = ui.clear;
+  var LANGS = ui.LANGS, LOCALES = ui.LOCALES, STORE_LANG = ui.STORE_LANG;
   var STORE_FILTER = "citybot.console.filter";   // the queue's languages shown, e.g. "fi,sv"
   var STORE_SOUND = "citybot.console.sound";     // "1": a sound for each new case
   var API = "/console/api/";
@@ -27,24 +27,9 @@
   var BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
   var ENTRY_SOURCES = ["citizen", "bot", "agent", "system", "note"];
 
-  function $(id) { return document.getElementById(id); }
-
-  function pickLang(value) {
-    var code = String(value || "").slice(0, 2).toLowerCase();
-    return LANGS.indexOf(code) >= 0 ? code : null;
-  }
-
   // A lang attribute only for something shaped like a language tag (axe checks them).
   function langAttr(code) {
     return /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/i.test(String(code || "")) ? String(code) : null;
-  }
-
-  function stored(key) {
-    try { return localStorage.getItem(key); } catch (e) { return null; }
-  }
-
-  function store(key, value) {
-    try { localStorage.setItem(key, value); } catch (e) { /* private mode: not remembered */ }
   }
 
   var state = {
@@ -99,14 +84,7 @@
     return match && has("intent_" + match[1]) ? t("pressed", { name: t("intent_" + match[1]) }) : text;
   }
 
-  function t(key, params) {
-    var entry = has(key) ? state.strings[key] : null;
-    var text = entry ? entry[state.lang] || entry.en || key : key;
-    Object.keys(params || {}).forEach(function (name) {
-      text = text.split("{" + name + "}").join(String(params[name]));
-    });
-    return text;
-  }
+  function t(key, params) { return ui.translate(state.strings, state.lang, key, params); }
 
   function named(prefix, code) {
     if (code === undefined || code === null || code === "") return "";
@@ -158,18 +136,9 @@
 
   // ---- small DOM helpers -----------------------------------------------------------------------
 
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (attrs[name] !== undefined && attrs[name] !== null) node.setAttribute(name, attrs[name]);
-    });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function nextId(prefix) { state.idCounter += 1; return prefix + state.idCounter; }
 
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
   // Polite announcement for screen readers (new entries, queue changes).
   function announce(parts) {

@@ -3,40 +3,17 @@
 (function () {
   "use strict";
 
-  var LANGS = ["fi", "sv", "en"];
+  var ui = window.CitybotUi;  // ui.js: what the console shares
+  var $ = ui.$, pickLang = ui.pickLang, stored = ui.stored, store = ui.store, el = ui.el, clear = ui.clear;
+  var LANGS = ui.LANGS, LOCALES = ui.LOCALES, STORE_LANG = ui.STORE_LANG;
   var CHANNELS = ["webchat", "telegram", "whatsapp"];
-  var LOCALES = { fi: "fi-FI", sv: "sv-FI", en: "en-GB" };
-  var STORE_LANG = "citybot.console.lang";
   // The figures drawn per language and per channel: [key, kind]; a "share" is 0..1.
   var METRICS = [["conversations", "count"], ["containment", "share"], ["handoff_rate", "share"],
     ["fallback_rate", "share"], ["median_wait_seconds", "seconds"], ["csat", "share"]];
 
   var state = { lang: "en", strings: {}, report: null };
 
-  function $(id) { return document.getElementById(id); }
-  function pickLang(value) {
-    var code = String(value || "").slice(0, 2).toLowerCase();
-    return LANGS.indexOf(code) >= 0 ? code : null;
-  }
-  function stored(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
-  function store(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* not kept */ } }
-
-  function t(key, params) {
-    var entry = state.strings[key];
-    var text = entry ? entry[state.lang] || entry.en || key : key;
-    Object.keys(params || {}).forEach(function (name) { text = text.split("{" + name + "}").join(String(params[name])); });
-    return text;
-  }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (attrs[name] !== null && attrs[name] !== undefined) node.setAttribute(name, attrs[name]);
-    });
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function t(key, params) { return ui.translate(state.strings, state.lang, key, params); }
 
   function format(value, kind) {
     if (value === null || value === undefined) return t("dashboard_no_data");
