@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 from rasa_sdk import Tracker
 
 from bot.cli.supervisor import Stack, free_port
@@ -199,6 +199,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# Playwright's assertions wait 5 s by default: a bot's answer on a shared, loaded CI machine can
+# take longer. They return as soon as what they wait for holds, so passing tests are not slower.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
