@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import pty
+import select
 import signal
 import socket
 import stat
@@ -72,6 +74,45 @@ def test_run_prints_urls_serves_and_leaves_nothing_behind(model_path: Path, tmp_
         process.send_signal(signal.SIGTERM)  # a second, impatient SIGTERM must not abort the stop
         assert process.wait(timeout=60) == 0
     time.sleep(0.5)
+    assert [name for name, port in ports.items() if listening(port)] == []
+
+
+def test_quit_in_the_terminal_chat_stops_everything_for_good(model_path: Path, tmp_path: Path) -> None:
+    """Found trying `make run` as a newcomer: `/quit` stopped the processes, but the chat's watcher
+    thread took each for a dead one ("redis stopped (exit 0); restarting in 1 s") and started it
+    again, and those outlived `make run` when the stop took longer than the restart's backoff."""
+    ports = {name: free_port() for name in ("REDIS", "RASA", "ACTIONS", "GATEWAY")}
+    env = dict(
+        os.environ, CITYBOT_DATA_DIR=str(tmp_path / "var"), **{f"CITYBOT_{k}_PORT": str(v) for k, v in ports.items()}
+    )
+    env.pop("REDIS_URL", None)
+    controller, terminal = pty.openpty()  # a terminal, so that the chat starts as in `make run`
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env, stdin=terminal, stdout=terminal, stderr=terminal
+    )
+    os.close(terminal)
+    try:
+        seen = ""
+        deadline = time.monotonic() + 240
+        while "/quit." not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 1)
+            if ready:
+                seen += os.read(controller, 65536).decode(errors="replace")
+        assert "/quit." in seen, seen[-2000:]  # the chat's prompt: the service is up
+        os.write(controller, b"/quit\n")
+        assert process.wait(timeout=60) == 0
+        while select.select([controller], [], [], 0.5)[0]:
+            try:
+                seen += os.read(controller, 65536).decode(errors="replace")
+            except OSError:
+                break
+        after = seen.split("/quit.", 1)[1]
+        assert "restart" not in after, after  # a stop is not a death
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)
+    time.sleep(3)  # a restart would come within one heal tick and its backoff
     assert [name for name, port in ports.items() if listening(port)] == []
 
 

@@ -208,6 +208,10 @@ class Stack(AbstractContextManager["Stack"]):
     progress: Callable[[str], None] = lambda line: print(line, flush=True)
     processes: list[Managed] = field(default_factory=list)
     _unrecorded: dict[str, int] = field(default_factory=dict)  # restarts not yet counted in Redis
+    # heal() runs in the terminal chat's watcher thread while stop() runs in the main one: the lock
+    # keeps a restart from slipping in once stopping has begun (it would outlive the service).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stopping: bool = False
 
     def __enter__(self) -> Stack:
         try:
@@ -277,6 +281,7 @@ class Stack(AbstractContextManager["Stack"]):
 
     def start(self) -> None:
         """Start every process and wait until each answers; raise ServiceStartError if not."""
+        self._stopping = False
         model = self.model or require_model()
         redis = self.settings.redis
         self.progress("[1/4] Redis ...")
@@ -366,6 +371,8 @@ class Stack(AbstractContextManager["Stack"]):
 
         A second Ctrl-C or SIGTERM while stopping is ignored, so that stopping always finishes.
         """
+        with self._lock:
+            self._stopping = True
         previous = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread: leave handlers alone
@@ -406,7 +413,12 @@ class Stack(AbstractContextManager["Stack"]):
         Raises ServiceStartError when one process has died RESTART_LIMIT + 1 times within the
         window: something is wrong that a restart does not fix, and the service stops loudly.
         """
-        now = time.monotonic() if now is None else now
+        with self._lock:
+            if self._stopping:
+                return []  # what stops now was stopped on purpose
+            return self._heal(time.monotonic() if now is None else now)
+
+    def _heal(self, now: float) -> list[str]:
         done: list[str] = []
         for managed in self.processes:
             if managed.process.poll() is None:

@@ -4,11 +4,15 @@ keeps dying (issue 13: one crashed process stopped the whole service)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from bot.cli import supervisor
 from bot.cli.supervisor import RESTART_BACKOFF_FIRST, RESTART_LIMIT, RESTART_WINDOW, Stack
 from bot.core.errors import ServiceStartError
 from bot.core.settings import RedisAddress, Settings
@@ -57,3 +61,44 @@ def test_a_running_process_is_left_alone(tmp_path: Path) -> None:
     finally:
         sleeper.process.kill()
         sleeper.process.wait()
+
+
+def test_stopping_is_not_taken_for_deaths_to_heal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found with `make run` and `/quit`: the terminal chat's watcher thread kept healing while the
+    stack stopped, took each stopped process for a dead one, started it again and left it running
+    after the service had exited."""
+    monkeypatch.setattr(supervisor, "RESTART_BACKOFF_FIRST", 0.0)
+    stack = _stack(tmp_path)
+    started: list[subprocess.Popen[bytes]] = []
+    popen = stack._popen
+
+    def keep(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        started.append(popen(name, command, env))
+        return started[-1]
+
+    monkeypatch.setattr(stack, "_popen", keep)
+    slow_to_stop = (
+        "import signal, time; signal.signal(signal.SIGTERM, lambda *_: (time.sleep(1.5), exit(0))); time.sleep(60)"
+    )
+    stack._spawn("slow", [sys.executable, "-c", slow_to_stop], dict(os.environ))
+    stack._spawn("quick", [sys.executable, "-c", "import time; time.sleep(60)"], dict(os.environ))
+    time.sleep(0.5)  # both running, the slow one's handler in place
+    done = threading.Event()
+
+    def heal_forever() -> None:
+        while not done.is_set():
+            stack.heal()
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=heal_forever)
+    watcher.start()
+    try:
+        stack.stop()  # the quick one is gone long before the slow one
+    finally:
+        done.set()
+        watcher.join()
+        running = [p for p in started if p.poll() is None]
+        for process in running:
+            process.kill()
+            process.wait()
+    assert len(started) == 2 and not running
