@@ -87,9 +87,8 @@ def test_quit_in_the_terminal_chat_stops_everything_for_good(model_path: Path, t
     )
     env.pop("REDIS_URL", None)
     controller, terminal = pty.openpty()  # a terminal, so that the chat starts as in `make run`
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env, stdin=terminal, stdout=terminal, stderr=terminal
-    )
+    command = [sys.executable, "-m", "bot", "run"]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdin=terminal, stdout=terminal, stderr=terminal)
     os.close(terminal)
     try:
         seen = ""
