@@ -157,6 +157,9 @@ async def test_the_dashboard_page_with_data(browser: Browser, stack: Stack, redi
     await expect(page.locator("#unanswered")).to_contain_text(marker)
     conversations = page.locator("#by-language figure").first.locator(".bar-row").first
     assert int((await conversations.locator(".bar-value").inner_text()).replace("\u00a0", "").replace(" ", "")) >= 3
+    rating = await page.locator("#summary .tile").last.locator("dd").inner_text()
+    assert re.fullmatch(r"[1-5]([.,]\d{1,2})?/5", rating), rating
+    assert "." not in rating if language in ("fi", "sv") else "," not in rating  # 4,67/5 in Finnish and Swedish
     await shoot(page, f"dashboard-{language}")
     results = await Axe().run(page, options=WCAG)
     assert results.violations_count == 0, results.generate_report()
@@ -168,7 +171,15 @@ async def test_the_dashboard_page_with_data(browser: Browser, stack: Stack, redi
     await expect(page.locator("#per-day .bar-row")).to_have_count(1)
     await page.fill("#to", "2026-12-19")
     await page.click("#period button[type=submit]")
-    await expect(page.locator("#period-status")).to_contain_text("from must not be after to")
+    backwards = {
+        "fi": "Alkupäivä ei voi olla päättymispäivän jälkeen.",
+        "sv": "Startdagen kan inte vara efter slutdagen.",
+        "en": "The first day cannot be after the last day.",
+    }
+    await expect(page.locator("#period-status")).to_have_text(backwards[language])  # in the page's language
+    await page.fill("#from", "2025-01-01")
+    await page.click("#period button[type=submit]")
+    await expect(page.locator("#period-status")).to_contain_text("2026-12-20")  # the days that are kept
     # An agent who is not a supervisor is told, not shown figures.
     agent = f"agent-page-{language}-{os.getpid()}"
     await Agents(redis).create(agent, "Agent", PASSWORD, ("fi",))

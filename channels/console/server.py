@@ -437,8 +437,9 @@ def _csv_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _json_error(status: int, message: str, **details: str) -> web.Response:
+    """``{"error": message}``, with a ``code`` and its values where a page words it in its language."""
+    return web.json_response({"error": message, **details}, status=status)
 
 
 def client_address(remote: str | None, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
@@ -586,11 +587,18 @@ def setup_console(app: web.Application) -> None:
             last = date.fromisoformat(request.query["to"]) if request.query.get("to") else today
             first = date.fromisoformat(request.query["from"]) if request.query.get("from") else last - timedelta(6)
         except ValueError:
-            return _json_error(400, "from and to must be dates: YYYY-MM-DD")
+            return _json_error(400, "from and to must be dates: YYYY-MM-DD", code="dates")
         if first > last:
-            return _json_error(400, "from must not be after to")
-        if last > today or first < today - timedelta(keep - 1):
-            return _json_error(400, f"the figures are kept for {keep} days: from {today - timedelta(keep - 1)}")
+            return _json_error(400, "from must not be after to", code="backwards")
+        kept_from = today - timedelta(keep - 1)
+        if last > today or first < kept_from:
+            return _json_error(
+                400,
+                f"the figures are kept for {keep} days: from {kept_from}",
+                code="not_kept",
+                first=kept_from.isoformat(),
+                last=today.isoformat(),
+            )
         return web.json_response(await request.app[HANDOFF].dashboard(first, last))
 
     async def audit_csv(request: web.Request) -> web.StreamResponse:

@@ -19,8 +19,10 @@
     if (value === null || value === undefined) return t("dashboard_no_data");
     var locale = LOCALES[state.lang];
     if (kind === "share") return new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 }).format(value);
+    if (kind === "rating") return t("dashboard_mean_rating", { score: new Intl.NumberFormat(locale, { maximumFractionDigits: 2 }).format(value) });
     if (kind === "seconds") {
       var s = Math.round(value);
+      if (value < 10) return t("duration_seconds", { s: new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value) });
       return s < 60 ? t("duration_seconds", { s: s }) : t("duration_minutes", { m: Math.floor(s / 60), s: (s % 60 < 10 ? "0" : "") + (s % 60) });
     }
     return new Intl.NumberFormat(locale).format(value);
@@ -76,7 +78,7 @@
       var tile = el("div", { class: "tile" });
       tile.appendChild(el("dt", null, t("metric_" + metric[0])));
       var value = report.total[metric[0]];
-      tile.appendChild(el("dd", null, metric[1] === "rating" && value !== null ? t("dashboard_mean_rating", { score: value }) : format(value, metric[1])));
+      tile.appendChild(el("dd", null, format(value, metric[1])));
       summary.appendChild(tile);
     });
     var byLanguage = {};
@@ -122,13 +124,20 @@
         return response.json().then(function (body) { return { status: response.status, body: body }; });
       }).then(function (answer) {
         if (answer.status === 401 || answer.status === 403) { refuse(answer.status); return; }
-        if (answer.status !== 200) { $("period-status").textContent = t("dashboard_bad_period", { why: answer.body.error || "" }); return; }
+        if (answer.status !== 200) { $("period-status").textContent = periodRefused(answer.body); return; }
         state.report = answer.body;
         $("from").value = answer.body.from;
         $("to").value = answer.body.to;
         $("period-status").textContent = t("dashboard_period", { from: answer.body.from, to: answer.body.to });
         render();
       }).catch(function () { $("period-status").textContent = t("dashboard_failed"); });
+  }
+
+  // Why the server would not show a period, in the page's language (its own words otherwise).
+  function periodRefused(body) {
+    var key = "dashboard_period_" + (body.code || "");
+    if (!Object.prototype.hasOwnProperty.call(state.strings, key)) return t("dashboard_bad_period", { why: body.error || "" });
+    return t(key, { first: body.first || "", last: body.last || "" });
   }
 
   function refuse(status) {
