@@ -146,6 +146,12 @@ def _reap(managed: Managed, grace: float) -> None:
         managed.process.wait()
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -282,6 +288,7 @@ class Stack(AbstractContextManager["Stack"]):
     def start(self) -> None:
         """Start every process and wait until each answers; raise ServiceStartError if not."""
         self._stopping = False
+        self._check_ports_free()
         model = self.model or require_model()
         redis = self.settings.redis
         self.progress("[1/4] Redis ...")
@@ -363,6 +370,23 @@ class Stack(AbstractContextManager["Stack"]):
         took = self._wait(gateway, partial(_http_ok, gateway_health), 60)
         self.progress(f"      ready on {self.settings.gateway_host}:{self.settings.gateway_port} ({took:.1f} s)")
         self.progress(f"      gateway runs {_runtime_line(gateway_health)}")
+
+    def _check_ports_free(self) -> None:
+        """Name a port something else already listens on (another `make run`, a local Redis)
+        before anything starts, rather than a traceback from the process that could not bind."""
+        ports = [
+            ("CITYBOT_ACTIONS_PORT", self.settings.actions_port),
+            ("CITYBOT_RASA_PORT", self.settings.rasa_port),
+            ("CITYBOT_GATEWAY_PORT", self.settings.gateway_port),
+        ]
+        if self.settings.redis.embedded:
+            ports.insert(0, ("CITYBOT_REDIS_PORT", self.settings.redis.port))
+        busy = [f"{port} ({name})" for name, port in ports if _listening(port)]
+        if busy:
+            raise ServiceStartError(
+                f"already in use on 127.0.0.1: port {', port '.join(busy)}. Is the service already running? "
+                "Stop it, or choose free ports with those settings."
+            )
 
     # -- stopping -------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ keeps dying (issue 13: one crashed process stopped the whole service)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -102,3 +103,24 @@ def test_stopping_is_not_taken_for_deaths_to_heal(tmp_path: Path, monkeypatch: p
             process.kill()
             process.wait()
     assert len(started) == 2 and not running
+
+
+def test_a_port_already_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:
+    """Found running `make run` beside another service on 8080: the gateway's traceback ("address
+    already in use") came after Redis, the actions and Rasa had started."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(
+            data_dir=tmp_path,
+            redis=RedisAddress("127.0.0.1", supervisor.free_port(), embedded=True),
+            rasa_port=supervisor.free_port(),
+            actions_port=supervisor.free_port(),
+            gateway_port=port,
+            rasa_token="x",
+        )
+        stack = Stack(settings, progress=lambda _: None)
+        with pytest.raises(ServiceStartError, match=rf"port {port} \(CITYBOT_GATEWAY_PORT\)"):
+            stack.start()
+        assert stack.processes == []  # nothing was started
