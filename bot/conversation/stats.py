@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.core import clock
 from bot.core.i18n import LANGUAGES
@@ -95,32 +96,37 @@ class Stats:
     def _today() -> str:
         return clock.now().date().isoformat()
 
-    async def _count(self, day: str, measure: str, language: str, channel: str, by: int = 1) -> None:
+    def _add_count(self, pipe: Pipeline, day: str, measure: str, language: str, channel: str, by: int = 1) -> None:
         key = keys.stats_day(day)
+        pipe.hincrby(key, f"{measure}|{language}|{channel}", by)
+        pipe.expire(key, self._retention)
+
+    @staticmethod
+    def _add_seen(pipe: Pipeline, day: str, what: str, conversation: str) -> None:
+        """Adds the conversation to the day's set for ``what``: the SADD's result is 1 the first time."""
+        key = keys.stats_seen(day, what)
+        pipe.sadd(key, conversation)
+        pipe.expire(key, SEEN_SECONDS)
+
+    async def _count(self, day: str, measure: str, language: str, channel: str, by: int = 1) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(key, f"{measure}|{language}|{channel}", by)
-            pipe.expire(key, self._retention)
+            self._add_count(pipe, day, measure, language, channel, by)
             await pipe.execute()
 
     async def _first_today(self, day: str, what: str, conversation: str) -> bool:
-        key = keys.stats_seen(day, what)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(key, conversation)
-            pipe.expire(key, SEEN_SECONDS)
+            self._add_seen(pipe, day, what, conversation)
             added, _ = await pipe.execute()
         return bool(added)
 
     async def turn(self, conversation: str, channel: str, language: str, understood: bool, text: str = "") -> None:
         """A turn of the bot; ``text`` (masked) is counted as unanswered when not understood."""
         day = self._today()
-        counters, seen = keys.stats_day(day), keys.stats_seen(day, "conversations")
         async with self._redis.pipeline(transaction=False) as pipe:  # one round trip on every turn
-            pipe.sadd(seen, conversation)
-            pipe.expire(seen, SEEN_SECONDS)
-            pipe.hincrby(counters, f"turns|{language}|{channel}", 1)
+            self._add_seen(pipe, day, "conversations", conversation)
+            self._add_count(pipe, day, "turns", language, channel)
             if not understood:
-                pipe.hincrby(counters, f"fallbacks|{language}|{channel}", 1)
-            pipe.expire(counters, self._retention)
+                self._add_count(pipe, day, "fallbacks", language, channel)
             first = (await pipe.execute())[0]
         if first:
             await self._count(day, "conversations", language, channel)
@@ -156,10 +162,12 @@ class Stats:
     async def rated(self, channel: str, language: str, score: int) -> None:
         """The citizen rated the person's help 1-5."""
         day = self._today()
-        await self._count(day, "ratings", language, channel)
-        await self._count(day, "rating_sum", language, channel, score)
-        if score >= 4:
-            await self._count(day, "satisfied", language, channel)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._add_count(pipe, day, "ratings", language, channel)
+            self._add_count(pipe, day, "rating_sum", language, channel, score)
+            if score >= 4:
+                self._add_count(pipe, day, "satisfied", language, channel)
+            await pipe.execute()
 
     async def report(self, first: date, last: date) -> dict[str, Any]:
         """The period's figures: all, by language, by channel, per day, and the top unanswered."""
